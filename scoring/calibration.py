@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 
 from scoring.columns import EXPERT_ID, EXPERT_TOTAL, SUBMISSION_ID
+from scoring.statistics import within_panel_z
 
 CALIBRATED_TOTAL = "calibrated_total"
 
@@ -38,25 +40,8 @@ def _check_frame(frame: pd.DataFrame) -> None:
         raise ValueError(f"expert totals frame lacks column(s) {', '.join(missing)}; needs {', '.join(_NEEDED)}")
 
 
-def within_panel_z(frame: pd.DataFrame) -> pd.Series:
-    """Each total's z-score within its own application's panel.
-
-    z = (x − panel mean) / panel sd (ddof=1), over the experts who scored that
-    application. A panel of one expert, or one where every expert gave the same
-    total, carries no information about leniency: its z-scores are NaN (one
-    expert) or 0 (all equal). Because x − mean(all k) = (k−1)/k · (x − mean of
-    the other k−1), a positive z means "above what the co-panelists gave".
-    """
-    totals = frame[EXPERT_TOTAL].astype(float)
-    grouped = totals.groupby(frame[SUBMISSION_ID], sort=False)
-    mean = grouped.transform("mean")
-    sd = grouped.transform("std")  # ddof=1; NaN for a single expert
-    z = (totals - mean) / sd
-    return z.where(sd != 0, 0.0).where(sd.notna())
-
-
 def leniency_by_expert(frame: pd.DataFrame) -> pd.Series:
-    """Mean within-panel z of each expert (see `within_panel_z`), indexed by expert_id.
+    """Mean within-panel z of each expert (scoring.statistics.within_panel_z), indexed by expert_id.
 
     Experts who only sat on one-expert panels get NaN.
     """
@@ -64,11 +49,8 @@ def leniency_by_expert(frame: pd.DataFrame) -> pd.Series:
     return z.groupby(frame[EXPERT_ID], sort=True).mean().rename("leniency")
 
 
-class NoCalibration:
+class NoCalibration(BaseEstimator):
     """Pass-through: `calibrated_total` equals `expert_total`."""
-
-    def __init__(self) -> None:
-        pass
 
     def fit(self, frame: pd.DataFrame) -> "NoCalibration":
         _check_frame(frame)
@@ -85,7 +67,7 @@ class NoCalibration:
         return self.fit(frame).transform(frame)
 
 
-class ZScoreCalibrator:
+class ZScoreCalibrator(BaseEstimator):
     """Per-expert z-scores (sklearn `StandardScaler`) mapped back onto the panel's scale.
 
     fit: for each expert, a `StandardScaler` learns the mean and sd (ddof=0) of
@@ -158,13 +140,13 @@ class ZScoreCalibrator:
             raise ValueError(f"experts not seen in fit(): {', '.join(map(str, unknown[:10]))}")
         totals = frame[EXPERT_TOTAL].astype(float)
         calibrated = totals.to_numpy(copy=True)
-        experts = frame[EXPERT_ID].to_numpy()
-        for expert, scaler in self.scalers_.items():
-            mask = experts == expert
-            if not mask.any():
+        rows_of = pd.Series(np.arange(len(frame))).groupby(frame[EXPERT_ID].to_numpy(), sort=True).indices
+        for expert, rows in rows_of.items():
+            scaler = self.scalers_.get(expert)
+            if scaler is None:  # too_few: passed through
                 continue
-            z = scaler.transform(calibrated[mask].reshape(-1, 1)).ravel()
-            calibrated[mask] = z * self.overall_sd_ + self.overall_mean_
+            z = scaler.transform(calibrated[rows].reshape(-1, 1)).ravel()
+            calibrated[rows] = z * self.overall_sd_ + self.overall_mean_
         if self.clip:
             calibrated = np.clip(calibrated, 0.0, 100.0)
         out = frame.copy()
