@@ -126,6 +126,7 @@ def apply_caps(ranked: pd.DataFrame, programme: Programme) -> pd.DataFrame:
             "; ".join(lines),
             kind="tie",
             subject=tuple(m[C.SUBMISSION_ID] for _, members in straddles for m in members),
+            groups=tuple(tuple(m[C.SUBMISSION_ID] for m in members) for _, members in straddles),
         )
 
     taken = 0

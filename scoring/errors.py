@@ -63,7 +63,10 @@ class InfeasibleError(RoundsError):
 class DecisionRequired(RoundsError):
     """The round stops until a manager records a decision (e.g. a tie at the cut-off)."""
 
-    def __init__(self, message: str, *, kind: str, subject: tuple[str, ...]):
+    def __init__(
+        self, message: str, *, kind: str, subject: tuple[str, ...], groups: tuple[tuple[str, ...], ...] = ()
+    ):
         self.kind = kind
         self.subject = subject
+        self.groups = groups or (subject,)
         super().__init__(message)

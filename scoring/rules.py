@@ -71,6 +71,11 @@ class ColumnSpec(Strict):
     type: str = "text"
     required: bool = True
     choices: tuple[str, ...] | None = None
+    choice_labels: dict[str, str] = Field(default_factory=dict)
+
+    def display(self, value: object) -> str:
+        """The value as a person reads it (a choice's Chinese label where one is given)."""
+        return self.choice_labels.get(str(value), str(value))
 
     @field_validator("type")
     @classmethod
@@ -81,6 +86,9 @@ class ColumnSpec(Strict):
     def _choices(self) -> "ColumnSpec":
         if self.type == "choice" and not self.choices:
             raise ValueError(f"column {self.id!r} is of type 'choice' but lists no choices")
+        unknown = set(self.choice_labels) - set(self.choices or ())
+        if unknown:
+            raise ValueError(f"column {self.id!r}: choice_labels for unknown choices {sorted(unknown)}")
         return self
 
 

@@ -1,0 +1,1 @@
+"""The imperative shell of rounds: Prefect flows, the command line, files and state."""

@@ -1,0 +1,215 @@
+"""`rounds`: the command line of the selection rounds.
+
+Every RoundsError becomes one clear line per problem on stderr and a non-zero
+exit; no traceback reaches a user unless --verbose asks for it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from flows.settings import quiet_prefect
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_AWAITING_APPROVAL = 3
+EXIT_DECISION_REQUIRED = 4
+EXIT_REJECTED = 5
+EXIT_NOTICES_INCOMPLETE = 6
+
+EXIT_CODES = {
+    EXIT_OK: "done",
+    EXIT_ERROR: "bad input or configuration (one line per problem on stderr); nothing was written",
+    EXIT_USAGE: "wrong command-line usage",
+    EXIT_AWAITING_APPROVAL: "the ranking awaits a manager's approval (`rounds approve`)",
+    EXIT_DECISION_REQUIRED: "a tie at the cut-off needs a recorded decision (`rounds decide`)",
+    EXIT_REJECTED: "the ranking was rejected; see `rounds status`",
+    EXIT_NOTICES_INCOMPLETE: "some notices were not delivered (failed, ambiguous or halted); see the report",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rounds",
+        description="Competitive selection rounds of Fuzhou's AI-industry measures (榕政办规〔2026〕7号).",
+        epilog="Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()),
+    )
+    p.add_argument("--verbose", action="store_true", help="show Prefect's logs and full tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a round from its workspace folder (idempotent)")
+    run.add_argument("dir", help="the round workspace (a folder with round.toml)")
+    run.add_argument("--approve-as", metavar="NAME", help="approve the ranking as NAME and run to the end without stopping")
+    run.add_argument("--comment", default="", help="comment recorded with --approve-as")
+    run.add_argument("--no-wait", action="store_true",
+                     help="with a Prefect server, stop at approval instead of pausing for the UI form")
+    run.add_argument("--approval-timeout", type=int, default=86400, metavar="SECONDS",
+                     help="how long a paused run waits for the approval form (default 86400)")
+
+    check = sub.add_parser("check", help="read and check a workspace, print the proposed ranking summary; writes nothing")
+    check.add_argument("dir")
+
+    approve = sub.add_parser("approve", help="approve (or reject) the ranking that awaits approval")
+    approve.add_argument("dir")
+    approve.add_argument("--as", dest="name", required=True, metavar="NAME", help="who decides")
+    approve.add_argument("--reject", action="store_true", help="reject instead of approve")
+    approve.add_argument("--comment", default="", help="why (recorded in the audit log)")
+
+    decide = sub.add_parser("decide", help="record a manager's order for applications tied on every rule")
+    decide.add_argument("dir")
+    decide.add_argument("--order", required=True, metavar="ID,ID,...", help="the tied applications, first ranked first")
+    decide.add_argument("--as", dest="name", required=True, metavar="NAME")
+    decide.add_argument("--reason", required=True, help="why this order (recorded in the audit log)")
+
+    status = sub.add_parser("status", help="where a round stands: ranking, approval, notices, audit log")
+    status.add_argument("dir")
+
+    demo = sub.add_parser("demo", help="generate a sample round and run it end to end with an embedded mail catcher")
+    demo.add_argument("--dir", default="demo-round", help="where to write the sample round (default ./demo-round)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the sample data")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.verbose:
+        quiet_prefect()
+    from scoring.errors import DecisionRequired, RoundsError
+
+    try:
+        return COMMANDS[args.command](args)
+    except DecisionRequired as err:
+        _print_decision_help(args, err)
+        return EXIT_DECISION_REQUIRED
+    except RoundsError as err:
+        if args.verbose:
+            raise
+        for line in err.lines():
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _print_decision_help(args: argparse.Namespace, err) -> None:
+    print(f"stopped: {err}", file=sys.stderr)
+    print(
+        "Nothing was sent. The programme's rules cannot separate these applications and a cap would split them.\n"
+        "Record the order you decide, with your reason, then run again:\n"
+        + "\n".join(
+            f"  rounds decide {getattr(args, 'dir', 'DIR')} --order {','.join(g)} --as NAME --reason \"...\""
+            for g in err.groups
+        ),
+        file=sys.stderr,
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from flows import stages
+    from flows.workspace import Workspace
+
+    p = stages.prepare(Workspace.at(args.dir))
+    print(f"{p.ws.root}: {len(p.result.ranking)} applications read and checked; nothing written.")
+    _print_counts(p.counts(), p.total_yuan())
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows import report, stages
+    from flows.workspace import Workspace
+
+    ws = Workspace.at(args.dir)
+    stages.prepare(ws)  # fail fast and cleanly on bad input, before Prefect starts
+    from flows.round_flow import run_round
+
+    result = run_round(
+        str(ws.root),
+        approve_as=args.approve_as,
+        comment=args.comment,
+        wait_for_approval=False if args.no_wait else None,
+        approval_timeout=args.approval_timeout,
+    )
+    return report.print_run(result)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from flows.approval import approve_from_cli, resume_paused_run
+    from flows.settings import api_server_configured
+    from flows.state import RoundState
+    from flows.workspace import Workspace, sha256_file
+    from scoring.errors import RoundsError
+
+    ws = Workspace.at(args.dir)
+    ranking = ws.out / "ranking.csv"
+    if not ranking.is_file():
+        raise RoundsError(f"{ranking}: no ranking yet; run `rounds run {args.dir}` first")
+    decision = "reject" if args.reject else "approve"
+    approval, run_id = approve_from_cli(RoundState(ws.state_db), sha256_file(ranking), decision, args.name, args.comment)
+    print(f"{'Approved' if approval.approved else 'Rejected'} ranking {approval.ranking_hash[:16]}… "
+          f"as {approval.decided_by} at {approval.at}.")
+    if run_id and api_server_configured() and resume_paused_run(run_id, decision, args.name, args.comment):
+        print(f"The paused run {run_id} was answered and continues.")
+    else:
+        print(f"Run `rounds run {args.dir}` to continue.")
+    return EXIT_OK
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from flows import stages
+    from flows.state import RoundState
+    from flows.workspace import Workspace
+    from scoring.errors import DecisionRequired, RoundsError
+
+    ws = Workspace.at(args.dir)
+    order = [s.strip() for s in args.order.split(",") if s.strip()]
+    if len(order) < 2 or len(set(order)) != len(order):
+        raise RoundsError("--order needs two or more different application ids, e.g. --order SC-007,SC-012")
+    try:
+        stages.prepare(ws)
+    except DecisionRequired as err:
+        if set(order) not in [set(g) for g in err.groups]:
+            raise RoundsError(
+                "--order must name exactly the applications of one tie awaiting a decision: "
+                + " | ".join(",".join(g) for g in err.groups)
+            ) from None
+    else:
+        raise RoundsError("no tie awaits a decision in this round; nothing recorded")
+    RoundState(ws.state_db).record_tie_decision(order, args.name, args.reason)
+    print(f"Recorded: {' > '.join(order)} (decided by {args.name}). Run `rounds run {args.dir}` to continue.")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from flows import report
+    from flows.workspace import Workspace
+
+    return report.print_status(Workspace.at(args.dir))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows.demo import run_demo
+
+    return run_demo(Path(args.dir), seed=args.seed)
+
+
+def _print_counts(counts: dict[str, int], total: int) -> None:
+    from flows.report import counts_table
+
+    print(counts_table(counts, total))
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "check": cmd_check,
+    "approve": cmd_approve,
+    "decide": cmd_decide,
+    "status": cmd_status,
+    "demo": cmd_demo,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Result notices of a round: render → outbox (exactly once) → SMTP.
+
+Bytes are built deterministically from the approved ranking and the approval's
+timestamp, so a rerun prepares identical bytes and the outbox sees nothing new.
+Sending happens only for rows approved under the hash of the approved ranking.
+An address that cannot be delivered to is never stored: it is reported, so the
+manager can reach that applicant another way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass, field
+from email.utils import parseaddr
+
+from flows.settings import rounds_home, signing_key
+from flows.state import Approval
+from notices.message import build_message, eml_filename, message_id_for, validate_address
+from notices.outbox import Outbox
+from notices.outbox_model import OutboxItem
+from notices.render import render_notice
+from scoring import columns as C
+from scoring.aggregation import format_cents
+
+RESULT_KIND = "result"
+DEFAULT_SENDER = "rounds@localhost.localdomain"
+
+
+@dataclass(frozen=True)
+class PrepareSummary:
+    new: int
+    unchanged: int
+    conflicts: tuple[str, ...] = ()
+    undeliverable: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SendSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+    sent_now: int = 0
+    problems: tuple[str, ...] = ()
+    halted: str = ""
+    smtp: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def complete(self) -> bool:
+        return not self.halted and not self.problems and set(self.counts) <= {"sent"}
+
+
+def _sender() -> tuple[str, str]:
+    name, addr = parseaddr(os.environ.get("ROUNDS_MAIL_FROM", "") or DEFAULT_SENDER)
+    return name, addr or DEFAULT_SENDER
+
+
+def notice_contexts(p, approval: Approval) -> list[dict]:
+    """One rendering context per application, from the approved ranking."""
+    subs = p.inputs.submissions.set_index(C.SUBMISSION_ID)
+    prog, cfg = p.programme, p.config
+    round_ctx = {
+        "id": cfg.round_id,
+        "title": cfg.title or f"{cfg.year}年度{prog.name}",
+        "year": cfg.year,
+        "programme_id": prog.id,
+        "programme_name": prog.name,
+        "organiser": cfg.organiser or prog.department,
+        "contact": cfg.contact or "",
+        "clause": prog.clause,
+        "document": prog.policy.document,
+    }
+    pass_mark = format_cents(int(prog.scoring.pass_mark * 100)) if prog.scoring else None
+    out = []
+    for r in p.result.ranking.to_dict("records"):
+        sid = r[C.SUBMISSION_ID]
+        s = subs.loc[sid]
+        out.append(
+            {
+                "round": round_ctx,
+                "application": {
+                    "submission_id": sid,
+                    "enterprise_name": r[C.ENTERPRISE_NAME],
+                    "contact_name": s[C.CONTACT_NAME],
+                    "contact_email": s[C.CONTACT_EMAIL],
+                    "title": r[C.TITLE],
+                    "credit_code": r[C.CREDIT_CODE],
+                },
+                "outcome": r[C.OUTCOME],
+                "amount_yuan": int(r[C.AMOUNT_YUAN]),
+                "reason_code": r[C.REASON_CODE],
+                "reason": r[C.REASON],
+                "score": r[C.SCORE] or None,
+                "pass_mark": pass_mark,
+                "rank": None if r[C.RANK] is None or r[C.RANK] != r[C.RANK] else int(r[C.RANK]),
+                "issued_on": approval.at[:10],
+            }
+        )
+    return out
+
+
+def build_items(p, approval: Approval) -> tuple[list[OutboxItem], list[str], dict[str, bytes]]:
+    """(outbox items, undeliverable lines, .eml previews by file name)."""
+    key = signing_key(rounds_home())
+    sender_name, sender = _sender()
+    sender_name = sender_name or (p.config.organiser or p.programme.department)
+    domain = sender.rsplit("@", 1)[-1]
+    date = dt.datetime.fromisoformat(approval.at)
+    items, undeliverable, previews = [], [], {}
+    for ctx in notice_contexts(p, approval):
+        app = ctx["application"]
+        try:
+            recipient = validate_address(app["contact_email"])
+        except ValueError as err:
+            undeliverable.append(f"{app['submission_id']} ({app['enterprise_name']}): {err}")
+            continue
+        rendered = render_notice(ctx)
+        mid = message_id_for(key, p.config.round_id, app["submission_id"], RESULT_KIND, domain)
+        body = build_message(
+            rendered, sender=sender, sender_name=sender_name, recipient=recipient,
+            recipient_name=app["contact_name"], message_id=mid, date=date,
+        )
+        items.append(
+            OutboxItem(
+                round_id=p.config.round_id, submission_id=app["submission_id"], kind=RESULT_KIND,
+                recipient=recipient, sender=sender, message_id=mid, body=body,
+                ranking_hash=p.ranking_hash, outcome=ctx["outcome"],
+            )
+        )
+        previews[f"notices/{app['submission_id']}.eml"] = body
+    return items, undeliverable, previews
+
+
+def prepare_notices(p, approval: Approval) -> PrepareSummary:
+    items, undeliverable, previews = build_items(p, approval)
+    with Outbox.open(p.ws.outbox_db) as box:
+        report = box.prepare(items)
+        box.approve(approval.ranking_hash, round_id=p.config.round_id)
+    p.ws.write_outputs(previews)
+    return PrepareSummary(
+        new=report.new,
+        unchanged=report.unchanged,
+        conflicts=tuple(str(c) for c in report.conflicts),
+        undeliverable=tuple(undeliverable),
+    )
+
+
+def send_notices(p, approval: Approval) -> SendSummary:
+    """Deliver every approved notice not yet sent, through the server named by ROUNDS_SMTP_*."""
+    from notices.deliver import deliver
+    from notices.errors import DeliveryHalted
+    from notices.mailer import SmtpMailer, SmtpSettings
+
+    settings = SmtpSettings.from_env(os.environ)
+    with Outbox.open(p.ws.outbox_db) as box:
+        if settings is None:
+            return SendSummary(counts=box.counts(round_id=p.config.round_id), halted=(
+                "no mail server configured: set ROUNDS_SMTP_HOST (and ROUNDS_SMTP_PORT, ROUNDS_MAIL_FROM, …); "
+                "the notices are prepared in out/outbox.sqlite and previewed in out/notices/"
+            ))
+        box.recover(round_id=p.config.round_id)
+        try:
+            report = deliver(box, SmtpMailer(settings), connections=settings.connections,
+                             rate_per_minute=settings.rate_per_minute, round_id=p.config.round_id)
+            halted = ""
+        except DeliveryHalted as err:
+            report, halted = err.report, str(err)
+        counts = box.counts(round_id=p.config.round_id)
+    problems = tuple(report.problem_lines()) if report is not None else ()
+    return SendSummary(counts=counts, sent_now=report.sent if report is not None else 0,
+                       problems=problems, halted=halted, smtp=f"{settings.host}:{settings.port}")

@@ -1,0 +1,198 @@
+"""Rendering a round's outputs to bytes: ranking.csv/xlsx, the 公示 page, the manifest.
+
+Every function here returns bytes and writes nothing, so the flow can render all
+outputs first and then write them all-or-nothing (`Workspace.write_outputs`).
+Same inputs → same bytes: fixed column order, no timestamps, stable sorting.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import platform
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from scoring import columns as C
+from scoring.rules import Programme, RoundConfig
+
+TEMPLATES = Path(__file__).parent / "templates"
+FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "j2"]),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def ranking_csv(ranking: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(ranking.columns)
+    for row in ranking.itertuples(index=False):
+        w.writerow([_cell(v) for v in row])
+    return buf.getvalue().encode("utf-8")
+
+
+def deterministic_zip(data: bytes) -> bytes:
+    """Rewrite a zip (xlsx) with fixed entry times so the same content gives the same bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
+HEADERS_ZH = {
+    C.SUBMISSION_ID: "申报编号",
+    C.ENTERPRISE_NAME: "企业名称",
+    C.CREDIT_CODE: "统一社会信用代码",
+    C.TITLE: "项目名称",
+    C.N_EXPERTS: "评审专家数",
+    C.SCORE: "评审得分",
+    C.RANK: "排名",
+    C.OUTCOME: "结果",
+    C.AMOUNT_YUAN: "奖励金额（元）",
+    C.REASON_CODE: "原因代码",
+    C.REASON: "说明",
+    "tie_note": "同分说明",
+}
+OUTCOME_ZH = {C.SELECTED: "入选", C.RESERVE: "候补", C.NOT_SELECTED: "未入选", C.INELIGIBLE: "形式审查未通过"}
+
+
+def ranking_xlsx(ranking: pd.DataFrame, programme: Programme, config: RoundConfig) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "排名"
+    labels = {c.id: c.label for c in programme.columns}
+    ws.append([HEADERS_ZH.get(c, labels.get(c, c)) for c in ranking.columns])
+    ws.append(list(ranking.columns))  # machine-readable ids under the Chinese headers
+    for row in ranking.itertuples(index=False):
+        vals = []
+        for col, v in zip(ranking.columns, row):
+            if col in (C.AMOUNT_YUAN, C.N_EXPERTS) or (col == C.RANK and v is not pd.NA):
+                vals.append(int(v))
+            elif col == C.OUTCOME:
+                vals.append(f"{OUTCOME_ZH[v]}（{v}）")
+            else:
+                vals.append(_cell(v))
+        ws.append(vals)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    ws.freeze_panes = "B3"
+    for col, width in zip("ABCDEFGHIJKLMNOP", (12, 32, 22, 40, 12, 14, 10, 8, 8, 16, 14, 16, 60, 40)):
+        ws.column_dimensions[col].width = width
+    wb.properties.creator = "rounds"
+    wb.properties.created = dt.datetime(2026, 1, 1)
+    wb.properties.modified = dt.datetime(2026, 1, 1)
+    wb.properties.title = f"{config.year}年度{programme.name}排名"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return deterministic_zip(buf.getvalue())
+
+
+def publicity_html(
+    ranking: pd.DataFrame,
+    programme: Programme,
+    config: RoundConfig,
+    *,
+    published_on: dt.date,
+    window: tuple[dt.date, dt.date],
+    calendar_warning: str = "",
+) -> bytes:
+    selected = ranking[ranking[C.OUTCOME] == C.SELECTED]
+    extra = [c for c in programme.columns if c.type == "choice"]
+    rows = [
+        {
+            "n": i + 1,
+            "enterprise": r[C.ENTERPRISE_NAME],
+            "title": r[C.TITLE],
+            "extras": [c.display(r[c.id]) for c in extra],
+            "amount_wan": _wan(int(r[C.AMOUNT_YUAN])),
+        }
+        for i, (_, r) in enumerate(selected.iterrows())
+    ]
+    html = _env.get_template("publicity.html.j2").render(
+        programme=programme,
+        config=config,
+        organiser=config.organiser or programme.department,
+        contact=config.contact or "",
+        rows=rows,
+        extra_labels=[c.label for c in extra],
+        total_wan=_wan(int(selected[C.AMOUNT_YUAN].sum())),
+        published_on=_zh_date(published_on),
+        window_from=_zh_date(window[0]),
+        window_to=_zh_date(window[1]),
+        working_days=programme.publicity.working_days,
+        calendar_warning=calendar_warning,
+    )
+    return html.encode("utf-8")
+
+
+def _wan(yuan: int) -> str:
+    """Yuan as 万元 with up to 4 decimals, no trailing zeros (200000 → 20, 125000 → 12.5)."""
+    whole, frac = divmod(yuan, 10000)
+    return f"{whole}" if frac == 0 else f"{whole}.{frac:04d}".rstrip("0")
+
+
+def _zh_date(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def software_versions() -> dict[str, str]:
+    names = ["rounds", "pandas", "numpy", "scikit-learn", "pydantic", "openpyxl", "prefect", "jinja2", "aiosmtplib"]
+    out = {"python": platform.python_version()}
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            out[n] = "not installed"
+    return out
+
+
+def manifest_json(
+    *,
+    config: RoundConfig,
+    programme: Programme,
+    rules_sha256: str,
+    inputs: dict[str, str],
+    decisions: list[dict],
+    outputs: dict[str, bytes],
+) -> bytes:
+    doc = {
+        "round_id": config.round_id,
+        "programme": programme.id,
+        "year": config.year,
+        "policy": programme.policy.document,
+        "rules": {"file": "rules.json", "sha256": rules_sha256},
+        "inputs": dict(sorted(inputs.items())),
+        "decisions": decisions,
+        "decisions_sha256": hashlib.sha256(
+            json.dumps(decisions, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        ).hexdigest(),
+        "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(outputs.items())},
+        "software": software_versions(),
+    }
+    return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")

@@ -1,0 +1,97 @@
+"""What the command line prints: short tables and the paths a manager needs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from scoring import columns as C
+
+LABELS = {
+    C.SELECTED: "selected 入选",
+    C.RESERVE: "reserve 候补",
+    C.NOT_SELECTED: "not selected 未入选",
+    C.INELIGIBLE: "ineligible 形式审查未通过",
+}
+
+
+def counts_table(counts: dict[str, int], total_yuan: int, title: str = "") -> str:
+    width = max(len(v) for v in LABELS.values()) + 2
+    lines = [title] if title else []
+    lines.append(f"  {'outcome':<{width}}{'applications':>12}")
+    for outcome in C.OUTCOMES:
+        lines.append(f"  {LABELS[outcome]:<{width}}{counts.get(outcome, 0):>12}")
+    lines.append(f"  {'total':<{width}}{sum(counts.values()):>12}")
+    lines.append(f"  {'total awarded (yuan)':<{width}}{total_yuan:>12,}")
+    return "\n".join(lines)
+
+
+def print_run(result: dict) -> int:
+    from flows.cli import EXIT_AWAITING_APPROVAL, EXIT_NOTICES_INCOMPLETE, EXIT_OK, EXIT_REJECTED
+
+    ws = Path(result["workspace"])
+    print(counts_table(result["counts"], result["total_yuan"], f"Round {result['round_id']}"))
+    print(f"  ranking sha256: {result['ranking_sha256']}")
+    status = result["status"]
+    if status == "awaiting_approval":
+        print(f"\nThe ranking awaits approval: review {ws / 'out' / 'ranking.xlsx'} (or ranking.csv), then")
+        print(f"  rounds approve {ws} --as NAME [--comment TEXT]      (or --reject)")
+        print(f"and run `rounds run {ws}` again to publish and send the notices.")
+        return EXIT_AWAITING_APPROVAL
+    if status == "rejected":
+        a = result["approval"]
+        print(f"\nThe ranking was rejected by {a['decided_by']} at {a['at']}: {a['comment'] or '(no comment)'}")
+        print("Nothing was published or sent. Correct the inputs and run again, or approve with `rounds approve`.")
+        return EXIT_REJECTED
+    a = result["approval"]
+    print(f"  approved by {a['decided_by']} at {a['at']} ({a['via']})")
+    if result.get("calendar_warning"):
+        print(f"warning: {result['calendar_warning']}")
+    prep, sent = result["notices_prepared"], result["notices"]
+    print(f"\nNotices: {prep['new']} newly prepared, {prep['unchanged']} unchanged; sent in this run: {sent['sent_now']}")
+    print("  by state: " + (", ".join(f"{k} {v}" for k, v in sorted(sent["counts"].items())) or "none"))
+    code = EXIT_OK
+    for line in prep["undeliverable"]:
+        print(f"  undeliverable (inform by other means): {line}")
+    for line in prep["conflicts"]:
+        print(f"  NOT RESENT, content changed after sending: {line}")
+        code = EXIT_NOTICES_INCOMPLETE
+    for line in sent["problems"]:
+        print(f"  {line}")
+        code = EXIT_NOTICES_INCOMPLETE
+    if sent["halted"]:
+        print(f"  sending stopped: {sent['halted']}")
+        code = EXIT_NOTICES_INCOMPLETE
+    out = ws / "out"
+    print("\nOutputs:")
+    for name in ("ranking.csv", "ranking.xlsx", "publicity.html", "manifest.json", "notices/"):
+        print(f"  {out / name}")
+    return code
+
+
+def print_status(ws) -> int:
+    from flows.state import RoundState
+    from flows.workspace import sha256_file
+    from notices.outbox import Outbox
+
+    from flows.cli import EXIT_OK
+
+    ranking = ws.out / "ranking.csv"
+    if not ranking.is_file():
+        print(f"{ws.root}: not run yet (no out/ranking.csv)")
+        return EXIT_OK
+    h = sha256_file(ranking)
+    state = RoundState(ws.state_db)
+    approval = state.approval_for(h)
+    print(f"{ws.root}")
+    print(f"  ranking sha256 {h}")
+    if approval is None:
+        print("  approval: awaiting")
+    else:
+        print(f"  approval: {approval.decision} by {approval.decided_by} at {approval.at} ({approval.via})"
+              + (f": {approval.comment}" if approval.comment else ""))
+    if ws.outbox_db.is_file():
+        with Outbox.open(ws.outbox_db) as box:
+            counts = box.counts()
+        print("  notices: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    events = state.audit()
+    print(f"  audit log: {len(events)} entries" + (f", last: {events[-1]['at']} {events[-1]['actor']} {events[-1]['action']}" if events else ""))
+    return EXIT_OK

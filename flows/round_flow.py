@@ -1,0 +1,137 @@
+"""The selection round as a Prefect flow: one task per stage, approval as a pause or a stop.
+
+    intake+score+rank → write ranking → approval → 公示 page → notices (outbox, send)
+
+Tasks wrap plain functions from `flows.stages` and `flows.notify`, so tests of
+those need no Prefect. Caching is off on purpose: Prefect's cache is not
+idempotency; exactly-once notices come from the outbox, decisions from
+out/round.sqlite.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE as NO_CACHE
+from prefect.flow_runs import pause_flow_run
+from prefect.runtime import flow_run as current_flow_run
+
+from flows import notify, stages
+from flows.approval import ApprovalInput, record
+from flows.settings import api_server_configured
+from flows.state import Approval, RoundState
+from flows.workspace import Workspace
+
+AWAITING_APPROVAL = "awaiting_approval"
+REJECTED = "rejected"
+COMPLETED = "completed"
+
+
+@task(name="intake-and-rank", cache_policy=NO_CACHE)
+def intake_and_rank(root: str) -> stages.Prepared:
+    return stages.prepare(Workspace.at(root))
+
+
+@task(name="write-ranking", cache_policy=NO_CACHE)
+def write_ranking(p: stages.Prepared) -> list[str]:
+    return stages.write_ranking(p)
+
+
+@task(name="publish-publicity", cache_policy=NO_CACHE)
+def publish(p: stages.Prepared, approval: Approval) -> tuple[list[str], str]:
+    return stages.publish(p, approval)
+
+
+@task(name="prepare-notices", cache_policy=NO_CACHE)
+def prepare_notices(p: stages.Prepared, approval: Approval) -> notify.PrepareSummary:
+    return notify.prepare_notices(p, approval)
+
+
+@task(name="send-notices", cache_policy=NO_CACHE)
+def send_notices(p: stages.Prepared, approval: Approval) -> notify.SendSummary:
+    return notify.send_notices(p, approval)
+
+
+def _artifacts(p: stages.Prepared) -> None:
+    key = f"round-{p.config.year}-{p.programme.id}".replace("_", "-")
+    create_markdown_artifact(key=key, markdown=p.summary_markdown(), description="Ranking summary")
+    create_table_artifact(key=f"{key}-ranking", table=stages.outcome_table(p.result.ranking), description="Ranking")
+
+
+def _obtain_approval(
+    p: stages.Prepared, state: RoundState, approve_as: str | None, comment: str, wait: bool, timeout: int
+) -> Approval | None:
+    h = p.ranking_hash
+    if approve_as:
+        return record(state, h, "approve", approve_as, comment, via="rounds run --approve-as")
+    existing = state.approval_for(h)
+    if existing is not None:
+        return existing
+    run_id = str(current_flow_run.id) if wait else None
+    state.request_approval(h, p.summary_markdown(), flow_run_id=run_id)
+    if not wait:
+        return None
+    print(
+        f"Waiting for approval of ranking {h[:16]}… in the Prefect UI (flow run {run_id}), "
+        f"or run: rounds approve {p.ws.root} --as NAME [--reject] [--comment TEXT]",
+        flush=True,
+    )
+    from prefect.exceptions import FlowPauseTimeout
+
+    while True:
+        try:
+            answer = pause_flow_run(
+                wait_for_input=ApprovalInput.with_initial_data(description=p.summary_markdown()),
+                timeout=timeout,
+                poll_interval=2,
+            )
+        except FlowPauseTimeout:
+            return state.approval_for(h)  # perhaps recorded by `rounds approve` meanwhile
+        if answer.name.strip():
+            return record(state, h, answer.decision, answer.name, answer.comment, via="prefect")
+        print("An approval needs a name; waiting again.", flush=True)
+
+
+@flow(name="selection-round", log_prints=False, persist_result=False)
+def run_round(
+    workspace: str,
+    approve_as: str | None = None,
+    comment: str = "",
+    wait_for_approval: bool | None = None,
+    approval_timeout: int = 86400,
+) -> dict[str, Any]:
+    """Run a round from its workspace folder up to approval, and on from there once approved."""
+    p = intake_and_rank(workspace)
+    state = RoundState(p.ws.state_db)
+    changed = write_ranking(p)
+    state.log("system", "ranking_written", p.config.round_id, ranking_sha256=p.ranking_hash, changed=changed)
+    _artifacts(p)
+    wait = api_server_configured() if wait_for_approval is None else wait_for_approval
+    approval = _obtain_approval(p, state, approve_as, comment, wait, approval_timeout)
+    result: dict[str, Any] = {
+        "round_id": p.config.round_id,
+        "programme": p.programme.id,
+        "workspace": str(p.ws.root),
+        "ranking_sha256": p.ranking_hash,
+        "counts": p.counts(),
+        "total_yuan": p.total_yuan(),
+        "outputs": sorted(p.files),
+    }
+    if approval is None:
+        return {**result, "status": AWAITING_APPROVAL}
+    if not approval.approved:
+        return {**result, "status": REJECTED, "approval": approval.__dict__}
+    _, calendar_warning = publish(p, approval)
+    prepared = prepare_notices(p, approval)
+    sent = send_notices(p, approval)
+    state.log("system", "round_run_completed", p.config.round_id, notices=sent.as_dict())
+    return {
+        **result,
+        "status": COMPLETED,
+        "approval": approval.__dict__,
+        "outputs": sorted(p.files),
+        "calendar_warning": calendar_warning,
+        "notices_prepared": prepared.as_dict(),
+        "notices": sent.as_dict(),
+    }

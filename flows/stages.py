@@ -1,0 +1,149 @@
+"""The stages of a round as plain functions: the flow calls them as tasks, tests call them directly.
+
+`prepare` reads and checks everything and renders the ranking outputs in memory;
+nothing is written until it has succeeded, so bad input leaves out/ untouched.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from flows.holidays import work_calendar
+from flows.intake import RoundInputs, load_workspace
+from flows.outputs import manifest_json, publicity_html, ranking_csv, ranking_xlsx
+from flows.settings import rounds_home
+from flows.state import Approval, RoundState
+from flows.workspace import Workspace, sha256_file
+from scoring import columns as C
+from scoring.pipeline import RoundResult, evaluate_round
+from scoring.rules import Programme, RoundConfig, rules_hash, rules_json
+from scoring.workdays import publicity_window, uncovered_years
+
+
+@dataclass
+class Prepared:
+    ws: Workspace
+    config: RoundConfig
+    programme: Programme
+    inputs: RoundInputs
+    result: RoundResult
+    files: dict[str, bytes] = field(default_factory=dict)
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    decisions: list[dict] = field(default_factory=list)
+
+    @property
+    def ranking_hash(self) -> str:
+        return hashlib.sha256(self.files["ranking.csv"]).hexdigest()
+
+    def counts(self) -> dict[str, int]:
+        vc = self.result.ranking[C.OUTCOME].value_counts()
+        return {o: int(vc.get(o, 0)) for o in C.OUTCOMES}
+
+    def total_yuan(self) -> int:
+        return int(self.result.ranking[C.AMOUNT_YUAN].sum())
+
+    def summary_markdown(self) -> str:
+        c = self.counts()
+        top = self.result.ranking[self.result.ranking[C.OUTCOME].isin([C.SELECTED, C.RESERVE])]
+        lines = [
+            f"# {self.config.year}年度 {self.programme.name}",
+            "",
+            f"Round `{self.config.round_id}` · ranking sha256 `{self.ranking_hash[:16]}…`",
+            "",
+            "| selected | reserve | not selected | ineligible | total yuan |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {c['selected']} | {c['reserve']} | {c['not_selected']} | {c['ineligible']} | {self.total_yuan():,} |",
+            "",
+            "| rank | id | enterprise | score | outcome | amount |",
+            "|---:|---|---|---:|---|---:|",
+        ]
+        for r in top.itertuples(index=False):
+            d = r._asdict()
+            lines.append(
+                f"| {d[C.RANK]} | {d[C.SUBMISSION_ID]} | {d[C.ENTERPRISE_NAME]} | {d[C.SCORE]} | {d[C.OUTCOME]} | {d[C.AMOUNT_YUAN]:,} |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def expert_totals_csv(result: RoundResult) -> bytes:
+    t = result.expert_totals
+    lines = ["submission_id,expert_id,expert_total"]
+    lines += [f"{s},{e},{v:.4f}" for s, e, v in zip(t[C.SUBMISSION_ID], t[C.EXPERT_ID], t[C.EXPERT_TOTAL])]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def prepare(ws: Workspace) -> Prepared:
+    config, programme = ws.load_config()
+    inputs = load_workspace(ws.root, programme)
+    state = RoundState(ws.state_db)
+    decisions = state.tie_decisions()
+    result = evaluate_round(
+        submissions=inputs.submissions,
+        scores=inputs.scores,
+        programme=programme,
+        config=config,
+        excluded_products=inputs.excluded_products,
+        prior_awards=inputs.prior_awards,
+        decisions=decisions,
+    )
+    prepared = Prepared(ws=ws, config=config, programme=programme, inputs=inputs, result=result)
+    prepared.input_hashes = {ws.rel(p): sha256_file(p) for p in [ws.root / "round.toml", *inputs.files]}
+    prepared.decisions = [
+        {"kind": "tie", "order": list(d.order), "decided_by": d.decided_by, "reason": d.reason}
+        for _, d in sorted(decisions.items(), key=lambda kv: sorted(kv[0]))
+    ]
+    prepared.files = {
+        "ranking.csv": ranking_csv(result.ranking),
+        "ranking.xlsx": ranking_xlsx(result.ranking, programme, config),
+        "rules.json": rules_json(programme).encode("utf-8"),
+        "expert_totals.csv": expert_totals_csv(result),
+    }
+    prepared.files["manifest.json"] = _manifest(prepared)
+    return prepared
+
+
+def _manifest(p: Prepared) -> bytes:
+    outputs = {k: v for k, v in p.files.items() if k != "manifest.json"}
+    return manifest_json(
+        config=p.config,
+        programme=p.programme,
+        rules_sha256=rules_hash(p.programme),
+        inputs=p.input_hashes,
+        decisions=p.decisions,
+        outputs=outputs,
+    )
+
+
+def write_ranking(p: Prepared) -> list[str]:
+    return p.ws.write_outputs(p.files)
+
+
+def publish(p: Prepared, approval: Approval) -> tuple[list[str], str]:
+    """Render the 公示 page from the approved ranking; returns (changed files, calendar warning)."""
+    published_on = p.config.publicity_start or dt.date.fromisoformat(approval.at[:10])
+    calendar = work_calendar(rounds_home(), p.ws.root)
+    window = publicity_window(published_on, p.programme.publicity.working_days, calendar)
+    missing = uncovered_years(window[0], window[1], calendar)
+    warning = ""
+    if missing:
+        years = ", ".join(str(y) for y in missing)
+        warning = (
+            f"公示期跨越{years}年，系统尚无该年度法定节假日及调休安排，暂按周一至周五计算。"
+            f"请在工作目录或ROUNDS_HOME下的holidays.toml中补充后重新运行。"
+        )
+    p.files["publicity.html"] = publicity_html(
+        p.result.ranking, p.programme, p.config, published_on=published_on, window=window, calendar_warning=warning
+    )
+    p.files["manifest.json"] = _manifest(p)
+    english = (
+        f"no PRC holiday data for {', '.join(str(y) for y in missing)}: the 公示 window was counted Monday–Friday; "
+        f"add holidays.toml (see README) and run again" if missing else ""
+    )
+    return p.ws.write_outputs(p.files), english
+
+
+def outcome_table(ranking: pd.DataFrame) -> list[dict]:
+    return ranking[[C.SUBMISSION_ID, C.ENTERPRISE_NAME, C.SCORE, C.RANK, C.OUTCOME, C.AMOUNT_YUAN, C.REASON_CODE]].astype(str).to_dict("records")

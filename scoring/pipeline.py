@@ -1,0 +1,163 @@
+"""The whole computation of a round, as one pure function of its inputs.
+
+`evaluate_round` takes typed frames (from intake), the frozen rules and the
+recorded decisions, and returns the ranking with an outcome, amount and reason
+for every application. Same inputs → same frame, byte for byte once written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pandas as pd
+
+from scoring import columns as C
+from scoring.aggregation import criterion_values, expert_totals, format_cents, panel_scores
+from scoring.caps import PRIOR_NOTE, PRIOR_YUAN, apply_caps
+from scoring.eligibility import ReviewContext, review
+from scoring.errors import ConfigError, InputError, Problem
+from scoring.ranking import TIE_NOTE, TieDecision, rank_applications
+from scoring.rules import Programme, RoundConfig
+from scoring.similarity import match_by_code_and_name
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    ranking: pd.DataFrame                 # one row per application, the columns of out/ranking.csv
+    expert_totals: pd.DataFrame           # one row per (application, expert)
+    review: pd.DataFrame                  # formal review per application
+    prior_matches: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def output_columns(programme: Programme) -> list[str]:
+    return [
+        C.SUBMISSION_ID,
+        C.ENTERPRISE_NAME,
+        C.CREDIT_CODE,
+        C.TITLE,
+        *(c.id for c in programme.columns),
+        C.N_EXPERTS,
+        C.SCORE,
+        C.RANK,
+        C.OUTCOME,
+        C.AMOUNT_YUAN,
+        C.REASON_CODE,
+        C.REASON,
+        TIE_NOTE,
+    ]
+
+
+def match_prior_awards(subs: pd.DataFrame, prior: pd.DataFrame | None, threshold: float) -> pd.DataFrame:
+    """Money already received for the same project (same credit code, near-identical title).
+
+    Returns per matched submission: prior_yuan (sum received) and prior_note (what and when).
+    """
+    empty = pd.DataFrame(columns=[C.SUBMISSION_ID, PRIOR_YUAN, PRIOR_NOTE, "matched"])
+    if prior is None or prior.empty or subs.empty:
+        return empty
+    pairs = match_by_code_and_name(subs, C.CREDIT_CODE, C.TITLE, prior, C.CREDIT_CODE, C.PROJECT_TITLE, threshold)
+    if pairs.empty:
+        return empty
+    rows = []
+    for item, grp in pairs.groupby("item", sort=False):
+        listed = prior.loc[grp["listing"]]
+        rows.append(
+            {
+                C.SUBMISSION_ID: subs.at[item, C.SUBMISSION_ID],
+                PRIOR_YUAN: int(listed[C.AMOUNT_YUAN].sum()),
+                PRIOR_NOTE: "、".join(
+                    f"{p}（{y}年，“{t}”）" for p, y, t in zip(listed[C.POLICY], listed[C.YEAR], listed[C.PROJECT_TITLE])
+                ),
+                "matched": "; ".join(
+                    f"{t} ({s:.2f})" for t, s in zip(listed[C.PROJECT_TITLE], grp["similarity"])
+                ),
+            }
+        )
+    return pd.DataFrame(rows).sort_values(C.SUBMISSION_ID, kind="stable").reset_index(drop=True)
+
+
+def evaluate_round(
+    *,
+    submissions: pd.DataFrame,
+    scores: pd.DataFrame,
+    programme: Programme,
+    config: RoundConfig,
+    excluded_products: pd.DataFrame | None = None,
+    prior_awards: pd.DataFrame | None = None,
+    decisions: Mapping[frozenset[str], TieDecision] | None = None,
+) -> RoundResult:
+    if programme.kind != "scored":
+        raise ConfigError(f"programme {programme.id!r} of kind {programme.kind!r} is not handled by this evaluator")
+    if programme.scoring is None:  # pragma: no cover - checked by the model
+        raise ConfigError(f"programme {programme.id!r} has no [scoring] table")
+    if programme.scoring.rank_by != "raw":
+        raise ConfigError(
+            f"programme {programme.id!r}: scoring.rank_by = {programme.scoring.rank_by!r} is not available yet; use 'raw'"
+        )
+    ctx = ReviewContext(
+        programme=programme,
+        config=config,
+        excluded_products=excluded_products if excluded_products is not None else pd.DataFrame(),
+    )
+    reviewed = review(submissions, ctx)
+    eligible_ids = set(submissions.loc[reviewed[C.ELIGIBLE], C.SUBMISSION_ID])
+    eligible_scores = scores[scores[C.SUBMISSION_ID].isin(eligible_ids)]
+
+    totals = expert_totals(eligible_scores, programme)
+    panel = panel_scores(totals, programme)
+    _check_panels(eligible_ids, panel, programme)
+    subs_eligible = submissions[submissions[C.SUBMISSION_ID].isin(eligible_ids)]
+    panel = panel.merge(criterion_values(eligible_scores, programme), on=C.SUBMISSION_ID, how="left")
+    panel = panel.merge(subs_eligible[[C.SUBMISSION_ID, C.SUBMITTED_AT]], on=C.SUBMISSION_ID, how="left")
+
+    priors = match_prior_awards(subs_eligible, prior_awards, programme.eligibility.similarity_threshold)
+    panel = panel.merge(priors[[C.SUBMISSION_ID, PRIOR_YUAN, PRIOR_NOTE]], on=C.SUBMISSION_ID, how="left")
+    panel[PRIOR_YUAN] = [0 if pd.isna(v) else int(v) for v in panel[PRIOR_YUAN]]
+    panel[PRIOR_NOTE] = ["" if pd.isna(v) else v for v in panel[PRIOR_NOTE]]
+
+    ranked = rank_applications(panel, programme, decisions)
+    capped = apply_caps(ranked, programme)
+
+    ranking = _assemble(submissions, reviewed, capped, programme)
+    return RoundResult(ranking=ranking, expert_totals=totals, review=reviewed, prior_matches=priors)
+
+
+def _check_panels(eligible_ids: set[str], panel: pd.DataFrame, programme: Programme) -> None:
+    assert programme.scoring is not None
+    need = programme.scoring.min_experts
+    counts = dict(zip(panel[C.SUBMISSION_ID], panel[C.N_EXPERTS]))
+    problems = []
+    for sid in sorted(eligible_ids):
+        n = int(counts.get(sid, 0))
+        if n < need:
+            what = "no scores" if n == 0 else f"scores from {n} expert(s)"
+            problems.append(Problem("scores/", f"application {sid} has {what}; at least {need} needed"))
+    if problems:
+        raise InputError(problems)
+
+
+def _assemble(subs: pd.DataFrame, reviewed: pd.DataFrame, capped: pd.DataFrame, programme: Programme) -> pd.DataFrame:
+    cols = output_columns(programme)
+    base = subs[[C.SUBMISSION_ID, C.ENTERPRISE_NAME, C.CREDIT_CODE, C.TITLE, *(c.id for c in programme.columns)]]
+    scored = capped[[C.SUBMISSION_ID, C.N_EXPERTS, C.SCORE_CENTS, C.RANK, C.OUTCOME, C.AMOUNT_YUAN,
+                     C.REASON_CODE, C.REASON, TIE_NOTE, "order"]]
+    ranked = base.merge(scored, on=C.SUBMISSION_ID, how="inner").sort_values("order", kind="stable")
+    ranked[C.SCORE] = [format_cents(int(c)) for c in ranked[C.SCORE_CENTS]]
+
+    inel_mask = ~reviewed[C.ELIGIBLE].to_numpy()
+    inel = base[inel_mask].copy()
+    inel[C.N_EXPERTS] = 0
+    inel[C.SCORE] = ""
+    inel[C.RANK] = pd.NA
+    inel[C.OUTCOME] = C.INELIGIBLE
+    inel[C.AMOUNT_YUAN] = 0
+    inel[C.REASON_CODE] = reviewed.loc[inel_mask, C.REASON_CODE].to_numpy()
+    inel[C.REASON] = reviewed.loc[inel_mask, C.REASON].to_numpy()
+    inel[TIE_NOTE] = ""
+    inel = inel.sort_values(C.SUBMISSION_ID, kind="stable")
+
+    out = pd.concat([ranked[cols], inel[cols]], ignore_index=True)
+    out[C.RANK] = out[C.RANK].astype("Int64")
+    out[C.N_EXPERTS] = out[C.N_EXPERTS].astype("int64")
+    out[C.AMOUNT_YUAN] = out[C.AMOUNT_YUAN].astype("int64")
+    return out
