@@ -31,6 +31,7 @@ from scoring.rules import Programme
 SCORE_OUTPUT: tuple[str, ...] = (C.EXPERT_ID, C.SUBMISSION_ID, C.CRITERION, C.SCORE_UNITS, C.SOURCE_FILE, C.SOURCE_ROW)
 _COL = "_column"  # the column a score came from: 'score' (long form) or the criterion id (wide form)
 _CIDX = "_criterion_index"
+_ASSUMED = "_assumed"  # criteria (bit mask) whose column a wide sheet lacks: reported once for the file
 
 
 def _rows_text(rows: Sequence[int]) -> str:
@@ -83,6 +84,7 @@ def _long_frame(raw: pd.DataFrame, programme: Programme, label: str) -> tuple[pd
             C.SOURCE_FILE: label,
             C.SOURCE_ROW: raw[C.SOURCE_ROW].to_numpy(dtype="int64"),
             _COL: C.SCORE,
+            _ASSUMED: 0,
         })
         cidx = map_unique(frame[C.CRITERION], lambda v: names.get(v, -1)).astype("int64")
         frame[_CIDX] = cidx
@@ -99,9 +101,11 @@ def _long_frame(raw: pd.DataFrame, programme: Programme, label: str) -> tuple[pd
     by_index: dict[int, list[str]] = {}
     for col in wide_cols:
         by_index.setdefault(names[col], []).append(col)
+    assumed = 0
     for i, crit in enumerate(programme.criteria):
         cols = by_index.get(i, [])
         if not cols:
+            assumed |= 1 << i
             found = ", ".join(data_columns(raw))
             problems.append(Problem(
                 label, f"missing the column of criterion {crit.id!r} ({crit.name}); the header has: {found}",
@@ -126,6 +130,7 @@ def _long_frame(raw: pd.DataFrame, programme: Programme, label: str) -> tuple[pd
         C.SOURCE_ROW: np.repeat(raw[C.SOURCE_ROW].to_numpy(dtype="int64"), k),
         _COL: np.tile(ids, n),
         _CIDX: np.tile(np.array(order, dtype="int64"), n),
+        _ASSUMED: assumed,
     })
     return frame, problems
 
@@ -157,11 +162,12 @@ def _score_problems(frame: pd.DataFrame, programme: Programme) -> tuple[np.ndarr
     text = frame[C.SCORE].to_numpy()
     bad_value = frame[C.SCORE].isin(list(errors)).to_numpy() if errors else np.zeros(len(frame), dtype=bool)
     out_of_range = known & ~bad_value & ((values < 0) | (values > limit))
-    problems = []
     rows, files, cols = frame[C.SOURCE_ROW].to_numpy(), frame[C.SOURCE_FILE].to_numpy(), frame[_COL].to_numpy()
-    for i in np.flatnonzero(bad_value & known):
-        problems.append(Problem(files[i], errors[text[i]], row=int(rows[i]), column=cols[i]))
-    for i in np.flatnonzero(out_of_range):
+    problems = []
+    for i in np.flatnonzero((bad_value & known) | out_of_range):
+        if bad_value[i]:
+            problems.append(Problem(files[i], errors[text[i]], row=int(rows[i]), column=cols[i]))
+            continue
         crit = programme.criteria[cidx[i]]
         problems.append(Problem(
             files[i],
@@ -285,34 +291,38 @@ def _pair_problems(
     ok = usable[present]
     first_of_pair = ~pd.Series(pair).duplicated(keep="first").to_numpy()
     pair_code, pair_ids = pd.factorize(pair)
-    bits = np.zeros(len(pair_ids), dtype="int64")
-    np.bitwise_or.at(bits, pair_code, np.left_shift(1, part[_CIDX].to_numpy().astype("int64")))
-    full = (1 << n_c) - 1
-    incomplete = bits != full
-    if incomplete.any():
-        for i in np.flatnonzero(first_of_pair & ok & incomplete[pair_code]):
-            have = int(bits[pair_code[i]])
-            lacking = [c.id for b, c in enumerate(programme.criteria) if not have >> b & 1]
+    lead = first_of_pair & ok  # one row per usable (expert, application) pair
+
+    conflicted = np.zeros(len(pair_ids), dtype=bool)
+    if submissions is not None and experts is not None:
+        experts_by_id = experts.drop_duplicates(C.EXPERT_ID).set_index(C.EXPERT_ID)
+        org_code = pd.Series(exp[lead]).map(experts_by_id[C.ORG_CREDIT_CODE]).fillna("").to_numpy()
+        applicant = submissions.drop_duplicates(C.SUBMISSION_ID).set_index(C.SUBMISSION_ID)[C.CREDIT_CODE]
+        same = (org_code != "") & (org_code == pd.Series(sub[lead]).map(applicant).fillna("").to_numpy())
+        lead_rows = np.flatnonzero(lead)
+        for k in np.flatnonzero(same):
+            i, code = lead_rows[k], org_code[k]
+            conflicted[pair_code[i]] = True
+            org_name = experts_by_id.at[exp[i], C.ORGANISATION] or code
             problems.append(Problem(
                 files[i],
-                f"expert {exp[i]} scored {sub[i]} on some criteria only; missing: {', '.join(lacking)}",
-                row=int(rows[i]),
+                f"回避 (conflict of interest): expert {exp[i]}'s organisation ({org_name}, {code}) "
+                f"is the applicant of {sub[i]}; this expert must not score it — remove these scores",
+                row=int(rows[i]), column=C.EXPERT_ID,
             ))
 
-    if submissions is not None and experts is not None:
-        org = dict(zip(experts[C.EXPERT_ID], experts[C.ORG_CREDIT_CODE]))
-        applicant = dict(zip(submissions[C.SUBMISSION_ID], submissions[C.CREDIT_CODE]))
-        names = dict(zip(experts[C.EXPERT_ID], experts[C.ORGANISATION]))
-        for i in np.flatnonzero(first_of_pair & ok):
-            code = org.get(exp[i], "")
-            if code and code == applicant.get(sub[i]):
-                problems.append(Problem(
-                    files[i],
-                    f"回避 (conflict of interest): expert {exp[i]}'s organisation "
-                    f"({names.get(exp[i]) or code}, {code}) is the applicant of {sub[i]}; "
-                    "this expert must not score it — remove these scores",
-                    row=int(rows[i]), column=C.EXPERT_ID,
-                ))
+    bits = np.zeros(len(pair_ids), dtype="int64")
+    seen = np.left_shift(1, part[_CIDX].to_numpy().astype("int64")) | part[_ASSUMED].to_numpy().astype("int64")
+    np.bitwise_or.at(bits, pair_code, seen)
+    incomplete = (bits != (1 << n_c) - 1) & ~conflicted
+    for i in np.flatnonzero(lead & incomplete[pair_code]):
+        have = int(bits[pair_code[i]])
+        lacking = [c.id for b, c in enumerate(programme.criteria) if not have >> b & 1]
+        problems.append(Problem(
+            files[i],
+            f"expert {exp[i]} scored {sub[i]} on some criteria only; missing: {', '.join(lacking)}",
+            row=int(rows[i]),
+        ))
     return problems
 
 
