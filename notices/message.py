@@ -47,9 +47,9 @@ def validate_address(addr: str) -> str:
         raise ValueError(f"address must be text, not {type(addr).__name__}")
     if "\r" in addr or "\n" in addr:
         raise ValueError(f"address {addr!r} contains a line break")
-    if _CONTROL.search(addr):
-        raise ValueError(f"address {addr!r} contains a control character")
     value = addr.strip(" \t")
+    if _CONTROL.search(value):
+        raise ValueError(f"address {addr!r} contains a control character")
     if not value:
         raise ValueError("address is empty")
     if not value.isascii():
@@ -115,9 +115,11 @@ def _encoded_words(text: str) -> str:
     words = []
     chunk: list[str] = []
     size = 0
+    budget = 39  # the first word shares its line with "Subject: "
     for ch in text:
         n = len(ch.encode("utf-8"))
-        if size + n > 45:
+        if size + n > budget:
+            budget = 45
             words.append("".join(chunk))
             chunk, size = [], 0
         chunk.append(ch)
@@ -149,7 +151,8 @@ def _mailbox(name: str, address: str) -> str:
     # CPython's parser (and some webmail) put a space between adjacent
     # encoded-words, splitting a long Chinese name. Lines stay far below 998.
     word = "=?utf-8?b?" + base64.b64encode(name.encode("utf-8")).decode("ascii") + "?="
-    return f"{word}\r\n <{address}>" if len(word) > 60 else f"{word} <{address}>"
+    fits = len("From: ") + len(word) + len(address) + 3 <= 78
+    return f"{word} <{address}>" if fits else f"{word}\r\n <{address}>"
 
 
 def _b64_body(text: str) -> str:
@@ -165,7 +168,7 @@ _SKELETON = (
     "Date: {date}\r\n"
     "Message-ID: {message_id}\r\n"
     "MIME-Version: 1.0\r\n"
-    'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+    'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n'
     "\r\n"
     "--{boundary}\r\n"
     'Content-Type: text/plain; charset="utf-8"\r\n'
