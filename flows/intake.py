@@ -95,8 +95,8 @@ def _csv_grid(path: Path, label: str) -> pd.DataFrame:
             io.BytesIO(data), encoding=encoding, header=None, dtype=str, keep_default_na=False,
             na_filter=False, skip_blank_lines=False,
         )
-    except pd.errors.ParserError:
-        # rows longer than the first: read them with the csv module and pad (a rarer, slower path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError):
+        # rows longer than the first, or a blank first line: the csv module and padding (rarer, slower)
         rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
         width = max(len(r) for r in rows)
         grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
@@ -257,7 +257,7 @@ def _table(grid: pd.DataFrame, label: str, header_names: Collection[str], flags:
             continue
         seen[name] = pos
         keep.append(pos)
-    for r, c, message in flags:
+    for r, c, message in sorted(flags):
         if r > head and c < len(names) and names[c]:
             problems.append(Problem(label, message, row=r + 1, column=names[c]))
     if problems:
