@@ -57,9 +57,12 @@ DISTRICTS = (
 )
 SURNAMES = tuple(zip("陈林黄张李王吴刘郑杨许何游江叶高周罗蔡谢", (
     "chen lin huang zhang li wang wu liu zheng yang xu he you jiang ye gao zhou luo cai xie").split()))
-GIVEN = tuple(zip("伟静敏磊婷强芳杰丽斌颖涛琳鹏晨鑫雪浩慧毅建华明志文玲超欣宇航", (
-    "wei jing min lei ting qiang fang jie li bin ying tao lin peng chen xin xue hao hui yi "
-    "jian hua ming zhi wen ling chao xin yu hang").split()))
+GIVEN = tuple((g, p) for g, p in (pair.split(":") for pair in (
+    "伟:wei 静:jing 敏:min 磊:lei 婷:ting 强:qiang 芳:fang 杰:jie 斌:bin 涛:tao 鹏:peng 慧:hui 毅:yi 志强:zhiqiang "
+    "建华:jianhua 晓明:xiaoming 丽娟:lijuan 文杰:wenjie 雪梅:xuemei 俊杰:junjie 秀英:xiuying 海燕:haiyan 宇航:yuhang "
+    "晨曦:chenxi 思远:siyuan 佳怡:jiayi 子涵:zihan 明辉:minghui 晓婷:xiaoting 国平:guoping 春燕:chunyan 志明:zhiming "
+    "晓东:xiaodong 丽萍:liping 文斌:wenbin 雅琴:yaqin 振华:zhenhua 美玲:meiling 永福:yongfu 榕生:rongsheng"
+).split()))
 BRAND = tuple(zip("智联瑞创星海融睿华闽榕景宏天讯博远云图灵达思腾泰安捷恒卓优锐芯源驰", (
     "zhi lian rui chuang xing hai rong rui hua min rong jing hong tian xun bo yuan yun tu ling "
     "da si teng tai an jie heng zhuo you rui xin yuan chi").split()))
@@ -91,9 +94,8 @@ def _weighted(rng: random.Random, items: tuple, weights: tuple[int, ...]):
 
 def _person(rng: random.Random) -> tuple[str, str]:
     """A Chinese name and its pinyin (for an e-mail local part)."""
-    sur, sur_py = rng.choice(SURNAMES)
-    given = rng.sample(GIVEN, rng.choice((1, 2, 2)))
-    return sur + "".join(g for g, _ in given), sur_py + "".join(p for _, p in given)
+    (sur, sur_py), (given, given_py) = rng.choice(SURNAMES), rng.choice(GIVEN)
+    return sur + given, sur_py + given_py
 
 
 def _credit_code(rng: random.Random, prefix8: str) -> str:
@@ -132,12 +134,14 @@ def _scenario_fill(rng: random.Random, rows: list[dict]) -> None:
     seen: set[str] = set()
     for row in rows:
         row["category"] = "scenario" if rng.random() < 0.6 else "key_project"
-        while True:
+        for attempt in range(1000):
             tech = rng.choice(TECH)
             if row["category"] == "scenario":
                 title = f"基于{tech}的{rng.choice(SCENARIO_TASKS)}应用场景"
             else:
                 title = f"面向{rng.choice(KEY_DOMAINS)}的{tech}{rng.choice(KEY_PRODUCTS)}关键技术攻关及产业化"
+            if attempt >= 20:  # a large round has used up the plain titles: a later phase of one
+                title += f"（{attempt - 18}期）"
             if title not in seen:
                 break
         seen.add(title)
