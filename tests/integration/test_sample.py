@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import re
 import tomllib
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -164,6 +165,13 @@ def test_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
     assert (a.n_applications, a.ineligible_reasons, a.topup_id) == (b.n_applications, b.ineligible_reasons, b.topup_id)
     assert _files(a.root) == _files(b.root)
     assert _files(a.root)["submissions.xlsx"] != _files(other.root)["submissions.xlsx"]
+    # nothing in a workbook depends on the clock (two quick writes could share a second)
+    for name in ("submissions.xlsx", "experts.xlsx"):
+        with zipfile.ZipFile(a.root / name) as zf:
+            assert {i.date_time for i in zf.infolist()} == {(2026, 1, 1, 0, 0, 0)}
+            core = zf.read("docProps/core.xml").decode("utf-8")
+        stamps = re.findall(r"<dcterms:(?:created|modified)[^>]*>([^<]+)<", core)
+        assert stamps == ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"]
 
 
 def test_explicit_sizes_and_year(tmp_path: Path) -> None:
