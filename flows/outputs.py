@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import platform
+import re
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -48,8 +49,14 @@ def ranking_csv(ranking: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+_CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
+
+
 def deterministic_zip(data: bytes) -> bytes:
-    """Rewrite a zip (xlsx) with fixed entry times so the same content gives the same bytes."""
+    """Rewrite a zip (xlsx) with fixed entry times so the same content gives the same bytes.
+
+    openpyxl stamps docProps/core.xml with the time of saving; that is fixed too.
+    """
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -57,7 +64,10 @@ def deterministic_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            dst.writestr(fixed, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _CORE_TIMES.sub(rb"\g<1>2026-01-01T00:00:00Z\g<2>", content)
+            dst.writestr(fixed, content)
     return out.getvalue()
 
 

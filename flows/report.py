@@ -1,6 +1,7 @@
 """What the command line prints: short tables and the paths a manager needs."""
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from scoring import columns as C
@@ -13,14 +14,23 @@ LABELS = {
 }
 
 
+def _width(text: str) -> int:
+    """Columns a terminal gives `text`: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
 def counts_table(counts: dict[str, int], total_yuan: int, title: str = "") -> str:
-    width = max(len(v) for v in LABELS.values()) + 2
+    width = max(_width(v) for v in LABELS.values()) + 2
     lines = [title] if title else []
-    lines.append(f"  {'outcome':<{width}}{'applications':>12}")
+    lines.append(f"  {_pad('outcome', width)}{'applications':>12}")
     for outcome in C.OUTCOMES:
-        lines.append(f"  {LABELS[outcome]:<{width}}{counts.get(outcome, 0):>12}")
-    lines.append(f"  {'total':<{width}}{sum(counts.values()):>12}")
-    lines.append(f"  {'total awarded (yuan)':<{width}}{total_yuan:>12,}")
+        lines.append(f"  {_pad(LABELS[outcome], width)}{counts.get(outcome, 0):>12}")
+    lines.append(f"  {_pad('total', width)}{sum(counts.values()):>12}")
+    lines.append(f"  {_pad('total awarded (yuan)', width)}{total_yuan:>12,}")
     return "\n".join(lines)
 
 
@@ -47,7 +57,7 @@ def print_run(result: dict) -> int:
         print(f"warning: {result['calendar_warning']}")
     prep, sent = result["notices_prepared"], result["notices"]
     print(f"\nNotices: {prep['new']} newly prepared, {prep['unchanged']} unchanged; sent in this run: {sent['sent_now']}")
-    print("  by state: " + (", ".join(f"{k} {v}" for k, v in sorted(sent["counts"].items())) or "none"))
+    print("  by state: " + (", ".join(f"{k} {v}" for k, v in sorted(sent["counts"].items()) if v) or "none"))
     code = EXIT_OK
     for line in prep["undeliverable"]:
         print(f"  undeliverable (inform by other means): {line}")
@@ -91,7 +101,7 @@ def print_status(ws) -> int:
     if ws.outbox_db.is_file():
         with Outbox.open(ws.outbox_db) as box:
             counts = box.counts()
-        print("  notices: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+        print("  notices: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or "none"))
     events = state.audit()
     print(f"  audit log: {len(events)} entries" + (f", last: {events[-1]['at']} {events[-1]['actor']} {events[-1]['action']}" if events else ""))
     return EXIT_OK
