@@ -1,15 +1,15 @@
 """Shared helpers for SMTP tests: real aiosmtpd servers on 127.0.0.1, some failing on purpose.
 
 `FaultyServer(directory, plan)` stores what it accepts exactly like the
-MailCatcher, but first asks `plan(n, recipient)` - n counts DATA commands
-(1-based) across the server's life - what to do with each message:
+MailCatcher, but first asks `plan(call)` (a `Call`: phase "rcpt" or "data",
+recipient, per-recipient attempt, global count) what to do:
 
-    None                accept (250)
-    "451" / "550" ...   reply that code at DATA (message refused)
-    ("rcpt", "451 ...") reply at RCPT instead
-    "drop-after-data"   store the message, then close the connection without a reply
-    "421-disconnect"    reply 421 and close the connection
-    ("slow", seconds)   store, then sleep before replying 250 (past the client's timeout)
+    None                 go on (250)
+    "451 ..." / "550 ..." reply that at this phase (message refused)
+    ("slow", seconds)    wait before going on (past the client's timeout); at DATA the
+                         message is stored first, so a timeout there is a real duplicate
+    "drop-after-data"    (data) store the message, then close without a reply
+    "421-disconnect"     (data) reply 421 and close the connection
 
 Also: a self-signed certificate (made with `cryptography`) for STARTTLS tests,
 notice builders for outbox tests, and `received_ids` to count deliveries.
@@ -23,6 +23,7 @@ import email.policy
 import ssl
 from collections import Counter
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from aiosmtpd.smtp import AuthResult
@@ -39,7 +40,7 @@ SENDER = "noreply@gxj.example.gov.cn"
 DATE = dt.datetime(2026, 7, 15, 9, 0, tzinfo=dt.timezone.utc)
 OUTCOMES = ("selected", "reserve", "not_selected", "ineligible")
 
-Plan = Callable[[int, str], Any]
+Plan = Callable[["Call"], Any]
 
 
 def make_items(n: int, *, ranking_hash: str = "rank-1", round_id: str = ROUND, kind: str = "result",
@@ -69,28 +70,41 @@ def received_ids(directory: Path) -> Counter:
     return out
 
 
+@dataclass(frozen=True)
+class Call:
+    """What the plan is asked about: phase 'rcpt' or 'data', the recipient, how many times this
+    recipient reached this phase (1-based) and how many commands of this phase the server saw."""
+
+    phase: str
+    rcpt: str
+    attempt: int
+    n: int
+
+
 class _FaultyHandler:
     def __init__(self, store: MailStore, plan: Plan | None):
         self.store = store
-        self.plan = plan or (lambda n, rcpt: None)
-        self.count = 0
-        self.rcpt_count = 0
+        self.plan: Plan = plan or (lambda call: None)
+        self.seen: Counter = Counter()
+
+    def _ask(self, phase: str, rcpt: str) -> Any:
+        self.seen[(phase, rcpt)] += 1
+        self.seen[phase] += 1
+        return self.plan(Call(phase, rcpt, self.seen[(phase, rcpt)], self.seen[phase]))
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        self.rcpt_count += 1
-        action = self.plan(self.count + 1, address)
-        if isinstance(action, tuple) and action[0] == "rcpt":
-            return action[1]
-        if isinstance(action, tuple) and action[0] == "slow-rcpt":
+        action = self._ask("rcpt", address)
+        if isinstance(action, tuple) and action[0] == "slow":
             await asyncio.sleep(action[1])
+        elif action is not None:
+            return str(action)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.count += 1
-        action = self.plan(self.count, envelope.rcpt_tos[0])
+        action = self._ask("data", envelope.rcpt_tos[0])
         content = envelope.original_content or envelope.content
-        if action is None or (isinstance(action, tuple) and action[0] in ("rcpt", "slow-rcpt")):
+        if action is None:
             self.store.store(envelope.mail_from, envelope.rcpt_tos, content)
             return "250 2.0.0 OK"
         if action == "drop-after-data":
