@@ -37,6 +37,8 @@ from flows.outputs import deterministic_zip
 from flows.workspace import load_programme
 from scoring import columns as C
 from scoring.errors import ConfigError, DecisionRequired
+from scoring.intake import parse_excluded_products, parse_experts, parse_prior_awards, parse_submissions
+from scoring.intake_scores import parse_scores
 from scoring.pipeline import RoundResult, evaluate_round
 from scoring.rules import Programme, RoundConfig, check_year, parse_round_config
 from scoring.uscc import ALPHABET, make_uscc
@@ -107,7 +109,7 @@ def _credit_code(rng: random.Random, prefix8: str) -> str:
 
 @dataclass
 class Draft:
-    """Everything a sample round holds, as plain Python values; written by `_write`."""
+    """Everything a sample round holds, as plain Python values; rendered by `render_files`."""
 
     programme: Programme
     config: dict
@@ -341,9 +343,6 @@ def submission_columns(programme: Programme) -> list[str]:
 
 def evaluate_draft(draft: Draft) -> RoundResult:
     """The real round computation on a draft, through the core's own intake checks."""
-    from scoring.intake import parse_excluded_products, parse_experts, parse_prior_awards, parse_submissions
-    from scoring.intake_scores import parse_scores
-
     programme = draft.programme
     config: RoundConfig = parse_round_config(draft.config, "round.toml")
     subs = parse_submissions(_raw(draft.submissions, submission_columns(programme), "submissions.xlsx"), programme)
@@ -469,7 +468,7 @@ def _sheet_bytes(title: str, sheet: str, columns: list[str], records: list[dict]
     ws.title = sheet
     ws.append(columns)
     for rec in records:
-        ws.append([rec.get(c) if not isinstance(rec.get(c), Decimal) else float(rec[c]) for c in columns])
+        ws.append([rec.get(c) for c in columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for idx, col in enumerate(columns):
