@@ -13,8 +13,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from email.utils import parseaddr
 
-from flows.settings import rounds_home, signing_key
-from flows.state import Approval
+from flows.state import Approval, RoundState
 from notices.message import build_message, eml_filename, message_id_for, validate_address
 from notices.outbox import Outbox
 from notices.outbox_model import OutboxItem
@@ -104,7 +103,7 @@ def notice_contexts(p, approval: Approval) -> list[dict]:
 
 def build_items(p, approval: Approval) -> tuple[list[OutboxItem], list[str], dict[str, bytes]]:
     """(outbox items, undeliverable lines, .eml previews by file name)."""
-    key = signing_key(rounds_home())
+    key = RoundState(p.ws.state_db).signing_key()
     sender_name, sender = _sender()
     sender_name = sender_name or (p.config.organiser or p.programme.department)
     domain = sender.rsplit("@", 1)[-1]
@@ -157,9 +156,11 @@ def send_notices(p, approval: Approval) -> SendSummary:
     settings = SmtpSettings.from_env(os.environ)
     with Outbox.open(p.ws.outbox_db) as box:
         if settings is None:
-            return SendSummary(counts=box.counts(round_id=p.config.round_id), halted=(
-                "no mail server configured: set ROUNDS_SMTP_HOST (and ROUNDS_SMTP_PORT, ROUNDS_MAIL_FROM, …); "
-                "the notices are prepared in out/outbox.sqlite and previewed in out/notices/"
+            counts = box.counts(round_id=p.config.round_id)
+            waiting = sum(n for state, n in counts.items() if state != "sent")
+            return SendSummary(counts=counts, halted="" if not waiting else (
+                f"{waiting} notices wait for a mail server: set ROUNDS_SMTP_HOST (and ROUNDS_SMTP_PORT, "
+                "ROUNDS_MAIL_FROM, …) and run again; they are kept in out/outbox.sqlite and previewed in out/notices/"
             ))
         box.recover(round_id=p.config.round_id)
         try:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Mapping
 
@@ -23,29 +22,12 @@ def quiet_prefect(env: dict[str, str] | None = None) -> None:
 
 
 def rounds_home(env: Mapping[str, str] | None = None) -> Path:
-    """State that spans rounds (awards ledger, signing key): ROUNDS_HOME or a per-user data folder."""
+    """State that spans rounds (the awards ledger): ROUNDS_HOME or a per-user data folder."""
     env = os.environ if env is None else env
     if env.get("ROUNDS_HOME"):
         return Path(env["ROUNDS_HOME"]).expanduser()
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "rounds"
-
-
-def signing_key(home: Path) -> bytes:
-    """The installation's secret for Message-IDs: created once, kept under ROUNDS_HOME."""
-    path = home / "secret.key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(secrets.token_bytes(32))
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)  # atomic create-if-absent: two processes agree on one key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_bytes()
 
 
 def api_server_configured() -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,10 @@ CREATE TABLE IF NOT EXISTS approval_requests (
     requested_at TEXT NOT NULL,
     flow_run_id TEXT,
     summary TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS approvals (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -102,6 +107,13 @@ class RoundState:
 
     def exists(self) -> bool:
         return self.path.is_file()
+
+    def signing_key(self) -> bytes:
+        """This round's secret for Message-IDs: made once, kept with the round, so reruns agree."""
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('signing_key', ?)", (secrets.token_bytes(32),))
+            (value,) = db.execute("SELECT value FROM meta WHERE key = 'signing_key'").fetchone()
+        return bytes(value)
 
     # --- audit -------------------------------------------------------------------------------
     def log(self, actor: str, action: str, subject: str = "", **detail: object) -> None:

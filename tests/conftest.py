@@ -29,7 +29,6 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def _rounds_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("rounds-home")
-    (home / "secret.key").write_bytes(b"k" * 32)  # fixed key: deterministic Message-IDs in golden files
     monkeypatch.setenv("ROUNDS_HOME", str(home))
     return home
 
