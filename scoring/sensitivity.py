@@ -1,0 +1,302 @@
+"""Ranking sensitivity: how robust is each selection to the panel and to the weights?
+
+Advisory statistics printed beside the ranking; they never change an outcome.
+Float arithmetic is therefore fine here (the exact panel score that decides
+money lives in scoring/aggregation.py); panel scores are nevertheless rounded
+half-up to 2 decimals like the real ones, so that the base case matches.
+
+- `bootstrap_selection`: resample each application's panel with replacement
+  (its n expert totals → n draws from them), re-aggregate, re-select; the share
+  of resamples in which the application is selected is `p_selected`.
+- `weight_perturbation`: move each criterion weight up and down by 10 %
+  (renormalised so the weights sum to 100), recompute every expert total and
+  panel score, re-select; `p_selected` is the share of those 2·c scenarios.
+- `margin_to_cutoff`: points an application can lose before dropping out
+  (selected), or must gain to get in (not selected, negative).
+
+Selection is the caller's rule: `select_fn(frame) -> selected`, where `frame`
+has `submission_id` (sorted, the same order on every call) and `score`, and
+the result is a collection of submission ids or a boolean mask aligned to the
+frame. `top_n_selector` gives the common "pass mark, then best N" rule.
+
+Vectorised: the panels are one padded applications × seats matrix; the only
+Python loops run over resamples or weight scenarios, never over applications.
+Randomness only through `random_state` → `numpy.random.default_rng`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from scoring.columns import CRITERION, EXPERT_ID, EXPERT_TOTAL, SCORE, SCORE_UNITS, SUBMISSION_ID
+from scoring.rules import Programme
+
+SelectFn = Callable[[pd.DataFrame], Any]
+P_SELECTED = "p_selected"
+SELECTED = "selected"
+MARGIN = "margin_to_cutoff"
+FRAGILE = "fragile"
+
+
+# --- panels and aggregation ----------------------------------------------------------
+
+
+def _padded(long: pd.DataFrame, value_cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(submission ids sorted, panel sizes, values[N, K, len(value_cols)] NaN-padded)."""
+    ordered = long.sort_values([SUBMISSION_ID, EXPERT_ID], kind="stable")
+    codes, subs = pd.factorize(ordered[SUBMISSION_ID], sort=True)
+    n = np.bincount(codes, minlength=len(subs))
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    seat = np.arange(len(ordered)) - np.repeat(starts, n)
+    values = np.full((len(subs), int(n.max()) if len(subs) else 0, len(value_cols)), np.nan)
+    values[codes, seat] = ordered[value_cols].to_numpy(dtype=float)
+    return np.asarray(subs, dtype=object), n, values
+
+
+def aggregate_panels(
+    values: np.ndarray, n: np.ndarray, *, aggregation: str = "trimmed_mean", trim_min_experts: int = 5,
+    decimals: int | None = 2,
+) -> np.ndarray:
+    """Panel scores of padded panels, vectorised over every leading axis.
+
+    `values[..., N, K]` holds each application's totals in its first n[i] seats
+    (the rest NaN). `trimmed_mean` drops one highest and one lowest when
+    n ≥ trim_min_experts (去掉一个最高分和一个最低分), else the mean; `mean`;
+    `median`. Rounded half-up to `decimals` (None: not rounded).
+    """
+    valid = ~np.isnan(values)
+    if aggregation in ("trimmed_mean", "mean"):
+        total = np.where(valid, values, 0.0).sum(axis=-1)
+        if aggregation == "trimmed_mean":
+            hi = np.where(valid, values, -np.inf).max(axis=-1)
+            lo = np.where(valid, values, np.inf).min(axis=-1)
+            trim = n >= trim_min_experts
+            score = np.where(trim, (total - hi - lo) / np.maximum(n - 2, 1), total / n)
+        else:
+            score = total / n
+    elif aggregation == "median":
+        ordered = np.sort(values, axis=-1)  # NaN padding sorts last
+        lo_i = np.broadcast_to((n - 1) // 2, ordered.shape[:-1])[..., None]
+        hi_i = np.broadcast_to(n // 2, ordered.shape[:-1])[..., None]
+        score = (np.take_along_axis(ordered, lo_i, -1) + np.take_along_axis(ordered, hi_i, -1))[..., 0] / 2
+    else:
+        raise ValueError(f"unknown aggregation {aggregation!r}; valid: mean, median, trimmed_mean")
+    if decimals is not None:
+        scale = 10.0**decimals
+        score = np.floor(score * scale + 0.5 + 1e-9) / scale  # half-up; the epsilon absorbs binary noise
+    return score
+
+
+def _selected_mask(select_fn: SelectFn, subs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    frame = pd.DataFrame({SUBMISSION_ID: subs, SCORE: scores})
+    result = select_fn(frame)
+    if isinstance(result, (np.ndarray, pd.Series)) and result.dtype == bool:
+        mask = np.asarray(result)
+        if mask.shape != subs.shape:
+            raise ValueError(f"select_fn returned a mask of length {len(mask)} for {len(subs)} applications")
+        return mask
+    return pd.Index(subs).isin(list(result))
+
+
+def top_n_selector(count: int | None, pass_mark: float = 60.0, eligible: Iterable[str] | None = None) -> SelectFn:
+    """A select_fn: eligible applications at or above `pass_mark`, then the best `count` (None: all).
+
+    Ties at the boundary are broken by submission_id (the real round stops for
+    a manager's decision there; for a sensitivity estimate an arbitrary but
+    fixed order is enough).
+    """
+    allowed = None if eligible is None else frozenset(eligible)
+
+    def select(frame: pd.DataFrame) -> np.ndarray:
+        score = frame[SCORE].to_numpy(dtype=float)
+        ok = score >= pass_mark
+        if allowed is not None:
+            ok &= frame[SUBMISSION_ID].isin(allowed).to_numpy()
+        if count is None or ok.sum() <= count:
+            return ok
+        idx = np.flatnonzero(ok)
+        best = idx[np.argsort(-score[idx], kind="stable")[:count]]  # frame is sorted by id
+        mask = np.zeros(len(score), dtype=bool)
+        mask[best] = True
+        return mask
+
+    return select
+
+
+# --- bootstrap over panels -----------------------------------------------------------
+
+
+def bootstrap_selection(
+    expert_totals: pd.DataFrame,
+    select_fn: SelectFn,
+    n_resamples: int = 200,
+    random_state: int | None = 0,
+    *,
+    aggregation: str = "trimmed_mean",
+    trim_min_experts: int = 5,
+    decimals: int | None = 2,
+) -> pd.DataFrame:
+    """Probability of selection when each application's panel is resampled with replacement.
+
+    `expert_totals`: expert_id, submission_id, expert_total. In each resample an
+    application with n experts gets n totals drawn with replacement from its own
+    n, aggregated by the programme's rule. Returns submission_id, score (base
+    panel score), selected (base), p_selected (share of resamples), sorted by
+    submission_id. Same inputs and `random_state` → identical output.
+    """
+    subs, n, values = _padded(expert_totals, [EXPERT_TOTAL])
+    values = values[..., 0]
+    agg = dict(aggregation=aggregation, trim_min_experts=trim_min_experts, decimals=decimals)
+    base = aggregate_panels(values, n, **agg)
+    base_sel = _selected_mask(select_fn, subs, base)
+    rng = np.random.default_rng(random_state)
+    rows = np.arange(len(subs))[:, None]
+    seats = np.arange(values.shape[1])[None, :]
+    pad = seats >= n[:, None]
+    hits = np.zeros(len(subs), dtype=np.int64)
+    for _ in range(n_resamples):  # one vectorised draw per resample, over every application
+        pick = (rng.random(values.shape) * n[:, None]).astype(np.int64)
+        sample = values[rows, pick]
+        sample[pad] = np.nan
+        hits += _selected_mask(select_fn, subs, aggregate_panels(sample, n, **agg))
+    return pd.DataFrame(
+        {SUBMISSION_ID: subs, SCORE: base, SELECTED: base_sel, P_SELECTED: hits / max(n_resamples, 1)}
+    )
+
+
+# --- weights moved ±10 % -------------------------------------------------------------
+
+
+def perturbed_weights(weights: np.ndarray, step: float = 0.10) -> np.ndarray:
+    """Scenarios × criteria: each weight in turn × (1 + step) and × (1 − step), renormalised to 100."""
+    w = np.asarray(weights, dtype=float)
+    c = len(w)
+    factors = np.ones((2 * c, c))
+    factors[np.arange(c), np.arange(c)] = 1 + step
+    factors[c + np.arange(c), np.arange(c)] = 1 - step
+    scen = factors * w
+    return scen / scen.sum(axis=1, keepdims=True) * 100.0
+
+
+def weight_perturbation(
+    scores: pd.DataFrame,
+    programme: Programme,
+    select_fn: SelectFn,
+    *,
+    step: float = 0.10,
+    decimals: int | None = 2,
+) -> pd.DataFrame:
+    """Probability of selection over the 2·c scenarios that move one weight by ±`step`.
+
+    `scores`: long form expert_id, submission_id, criterion and either
+    `score_units` (exact integers, as from intake; divided by 10**score_decimals)
+    or `score` (points). Each scenario recomputes every expert total
+    Σ score/max × w' and every panel score by the programme's aggregation.
+    Returns submission_id, score (base), selected (base), p_selected,
+    score_min, score_max (panel score range over the scenarios).
+    """
+    assert programme.scoring is not None
+    crit = [c.id for c in programme.criteria]
+    if SCORE_UNITS in scores.columns:
+        points = scores[SCORE_UNITS].astype(float) / 10**programme.scoring.score_decimals
+    else:
+        points = scores[SCORE].astype(float)
+    maxes = pd.Series({c.id: float(c.max_points) for c in programme.criteria})
+    crit_idx = pd.Index(crit).get_indexer(scores[CRITERION])
+    if (crit_idx < 0).any():
+        raise ValueError(f"scores name criteria outside the programme: {sorted(set(scores[CRITERION]) - set(crit))}")
+    frac = points.to_numpy() / maxes.to_numpy()[crit_idx]
+    groups = scores.groupby([SUBMISSION_ID, EXPERT_ID], sort=True)
+    pair = groups.ngroup().to_numpy()
+    keys = groups.size().index.to_frame(index=False)
+    matrix = np.zeros((len(keys), len(crit)))  # (expert, application) pairs × criteria, as score/max
+    matrix[pair, crit_idx] = frac
+    base_w = np.array([float(c.weight) for c in programme.criteria])
+    weights = np.vstack([base_w, perturbed_weights(base_w, step)])  # row 0 = the programme's weights
+    totals = matrix @ weights.T  # (pairs, scenarios)
+    long = pd.concat([keys, pd.DataFrame(totals, columns=[f"w{i}" for i in range(len(weights))])], axis=1)
+    subs, n, values = _padded(long, [f"w{i}" for i in range(len(weights))])
+    panel = aggregate_panels(
+        np.moveaxis(values, -1, 0), n, aggregation=programme.scoring.aggregation,
+        trim_min_experts=programme.scoring.trim_min_experts, decimals=decimals,
+    )  # (scenarios, N)
+    chosen = np.vstack([_selected_mask(select_fn, subs, s) for s in panel])
+    return pd.DataFrame(
+        {
+            SUBMISSION_ID: subs,
+            SCORE: panel[0],
+            SELECTED: chosen[0],
+            P_SELECTED: chosen[1:].mean(axis=0),
+            "score_min": panel[1:].min(axis=0),
+            "score_max": panel[1:].max(axis=0),
+        }
+    )
+
+
+# --- margin and the combined view ----------------------------------------------------
+
+
+def margin_to_cutoff(panel: pd.DataFrame, selected: Any, *, pass_mark: float | None = None) -> pd.DataFrame:
+    """Distance of each application's score from the line that decides it.
+
+    `panel`: submission_id, score of the competing applications (pass only
+    eligible ones); `selected`: ids or a mask aligned to `panel`.
+    - selected: score − max(best unselected score, pass_mark) — how many points
+      it could lose before the best unselected one (or the pass mark) overtakes it;
+    - not selected: score − max(lowest selected score, pass_mark) — negative,
+      the points it lacks. 0 means level with the line (a tie).
+    NaN where there is no line (nobody unselected and no pass mark, etc.).
+    Exact for a pure "pass mark then best N" rule; with per-enterprise or budget
+    caps it is the score distance, not a guarantee.
+    """
+    subs = panel[SUBMISSION_ID].to_numpy(dtype=object)
+    score = panel[SCORE].to_numpy(dtype=float)
+    mask = (
+        np.asarray(selected, dtype=bool)
+        if isinstance(selected, (np.ndarray, pd.Series)) and np.asarray(selected).dtype == bool
+        else pd.Index(subs).isin(list(selected))
+    )
+    floor = -np.inf if pass_mark is None else float(pass_mark)
+    best_out = score[~mask].max() if (~mask).any() else -np.inf
+    worst_in = score[mask].min() if mask.any() else -np.inf
+    line_in, line_out = max(best_out, floor), max(worst_in, floor)
+    margin = np.where(mask, score - line_in, score - line_out)
+    margin[np.isinf(margin)] = np.nan
+    return pd.DataFrame({SUBMISSION_ID: subs, SCORE: score, SELECTED: mask, MARGIN: margin})
+
+
+def sensitivity_report(
+    expert_totals: pd.DataFrame,
+    scores: pd.DataFrame,
+    programme: Programme,
+    select_fn: SelectFn,
+    *,
+    n_resamples: int = 200,
+    random_state: int | None = 0,
+    pass_mark: float | None = None,
+    fragile_below: float = 0.8,
+) -> pd.DataFrame:
+    """The columns for out/ranking.csv: p_selected_bootstrap, p_selected_weights, margin_to_cutoff, fragile.
+
+    `fragile` marks a *selected* application that stays selected in fewer than
+    `fragile_below` (default 80 %) of the panel resamples or of the weight
+    scenarios. Sorted by submission_id.
+    """
+    assert programme.scoring is not None
+    boot = bootstrap_selection(
+        expert_totals, select_fn, n_resamples, random_state,
+        aggregation=programme.scoring.aggregation, trim_min_experts=programme.scoring.trim_min_experts,
+    )
+    weights = weight_perturbation(scores, programme, select_fn)
+    pm = float(programme.scoring.pass_mark) if pass_mark is None else pass_mark
+    margin = margin_to_cutoff(boot[[SUBMISSION_ID, SCORE]], boot[SELECTED].to_numpy(), pass_mark=pm)
+    out = boot[[SUBMISSION_ID, SCORE, SELECTED]].rename(columns={})
+    out["p_selected_bootstrap"] = boot[P_SELECTED].to_numpy()
+    out["p_selected_weights"] = weights.set_index(SUBMISSION_ID)[P_SELECTED].reindex(boot[SUBMISSION_ID]).to_numpy()
+    out[MARGIN] = margin[MARGIN].to_numpy()
+    out[FRAGILE] = out[SELECTED] & (
+        (out["p_selected_bootstrap"] < fragile_below) | (out["p_selected_weights"] < fragile_below)
+    )
+    return out
