@@ -25,6 +25,7 @@ the forbidden pairs from `find_conflicts`.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable
 
 import numpy as np
@@ -44,7 +45,7 @@ _SHOW = 10  # problems listed by name in an error message; the rest are counted
 def _unique_sorted(ids: Iterable[object], what: str) -> np.ndarray:
     values = [str(x) for x in ids]
     if len(set(values)) != len(values):
-        dup = sorted({v for v in values if values.count(v) > 1})[:_SHOW]
+        dup = sorted(v for v, c in Counter(values).items() if c > 1)[:_SHOW]
         raise ValueError(f"duplicate {what}: {', '.join(dup)}")
     return np.array(sorted(values), dtype=object)
 

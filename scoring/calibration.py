@@ -16,13 +16,17 @@ Input frame (long form of expert totals): `expert_id`, `submission_id`,
 """
 from __future__ import annotations
 
+import inspect
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.preprocessing import StandardScaler
 
 from scoring.columns import EXPERT_ID, EXPERT_TOTAL, SUBMISSION_ID
 from scoring.statistics import within_panel_z
+
+if TYPE_CHECKING:
+    from sklearn.preprocessing import StandardScaler
 
 CALIBRATED_TOTAL = "calibrated_total"
 
@@ -49,7 +53,36 @@ def leniency_by_expert(frame: pd.DataFrame) -> pd.Series:
     return z.groupby(frame[EXPERT_ID], sort=True).mean().rename("leniency")
 
 
-class NoCalibration(BaseEstimator):
+class _Params:
+    """get_params/set_params as scikit-learn defines them, so `sklearn.base.clone` works.
+
+    Not `sklearn.base.BaseEstimator`: importing it costs ~0.8 s, and this module
+    is imported whenever a programme file is validated (scoring/rules.py).
+    scikit-learn itself is imported only when a calibrator is fitted.
+    """
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "_Params":
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid: {', '.join(valid)}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class NoCalibration(_Params):
     """Pass-through: `calibrated_total` equals `expert_total`."""
 
     def fit(self, frame: pd.DataFrame) -> "NoCalibration":
@@ -67,7 +100,7 @@ class NoCalibration(BaseEstimator):
         return self.fit(frame).transform(frame)
 
 
-class ZScoreCalibrator(BaseEstimator):
+class ZScoreCalibrator(_Params):
     """Per-expert z-scores (sklearn `StandardScaler`) mapped back onto the panel's scale.
 
     fit: for each expert, a `StandardScaler` learns the mean and sd (ddof=0) of
@@ -106,6 +139,8 @@ class ZScoreCalibrator(BaseEstimator):
         self.clip = clip
 
     def fit(self, frame: pd.DataFrame) -> "ZScoreCalibrator":
+        from sklearn.preprocessing import StandardScaler
+
         _check_frame(frame)
         if self.min_scores < 2:
             raise ValueError("min_scores must be at least 2: one total says nothing about an expert's spread")

@@ -292,7 +292,7 @@ def sensitivity_report(
     weights = weight_perturbation(scores, programme, select_fn)
     pm = float(programme.scoring.pass_mark) if pass_mark is None else pass_mark
     margin = margin_to_cutoff(boot[[SUBMISSION_ID, SCORE]], boot[SELECTED].to_numpy(), pass_mark=pm)
-    out = boot[[SUBMISSION_ID, SCORE, SELECTED]].rename(columns={})
+    out = boot[[SUBMISSION_ID, SCORE, SELECTED]].copy()
     out["p_selected_bootstrap"] = boot[P_SELECTED].to_numpy()
     out["p_selected_weights"] = weights.set_index(SUBMISSION_ID)[P_SELECTED].reindex(boot[SUBMISSION_ID]).to_numpy()
     out[MARGIN] = margin[MARGIN].to_numpy()

@@ -17,7 +17,6 @@ from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from scoring.columns import EXPERT_ID, EXPERT_TOTAL, SUBMISSION_ID
 
@@ -93,6 +92,8 @@ def kendalls_w(matrix: Any) -> float:
     W = 12·S / (m²·(n³ − n) − m·Σ T_j). 1 = every judge orders the targets the
     same way, 0 = no agreement. NaN when every judge tied every target.
     """
+    from scipy.stats import rankdata  # imported here: scipy.stats costs ~1 s and only W needs it
+
     x = _complete_matrix(matrix)
     n, m = x.shape
     ranks = rankdata(x, axis=0)

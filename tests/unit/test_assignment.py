@@ -145,6 +145,11 @@ def test_loads_balanced_within_one_when_not_divisible():
     assert sorted(expert_loads(a)) == [5, 5, 5, 6]
 
 
+def test_duplicate_ids_are_refused():
+    with pytest.raises(ValueError, match="duplicate expert ids: E001"):
+        assign_experts(ids("S", 3), ["E000", "E001", "E001"], None, k=1, seed=1)
+
+
 def test_infeasible_application_named_with_numbers():
     subs, experts = ids("S", 10), ids("E", 6)
     forbidden = pd.DataFrame({"expert_id": experts[:3], "submission_id": ["S004"] * 3})

@@ -206,3 +206,9 @@ def test_statistics_scale_to_a_large_round_quickly():
     elapsed = time.perf_counter() - t
     assert len(spread) == n and len(lenient) == m and agreement["n_scores"] == n * k
     assert elapsed < 5.0, elapsed
+
+
+def test_a_pair_scored_twice_is_refused():
+    frame = pd.DataFrame({"expert_id": ["a", "a", "b"], "submission_id": ["S1", "S1", "S1"], "expert_total": [70.0, 71, 72]})
+    with pytest.raises(ValueError, match="more than one total"):
+        application_spread(frame)
