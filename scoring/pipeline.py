@@ -3,6 +3,17 @@
 `evaluate_round` takes typed frames (from intake), the frozen rules and the
 recorded decisions, and returns the ranking with an outcome, amount and reason
 for every application. Same inputs → same frame, byte for byte once written.
+
+By the programme's kind:
+* "scored": expert panel score → rank → caps;
+* "composite" (platform): panel score and service indicators → composite →
+  grade (`scoring.composite`) → rank → caps;
+* "filing" and "claim": no experts; every eligible application in paying
+  order (`scoring.filings`) → caps; a filing of a model filed twice is paid once.
+
+State that spans rounds arrives as data: `prior_awards` (the reference file and
+the awards ledger, combined by the shell) and `enterprise_awarded` (what each
+enterprise already received this year in the programmes its cap covers).
 """
 from __future__ import annotations
 
@@ -12,11 +23,13 @@ from typing import Mapping
 import pandas as pd
 
 from scoring import columns as C
-from scoring.aggregation import criterion_values, expert_totals, format_cents, panel_scores
+from scoring import composite
+from scoring.aggregation import TOTAL_NUM, criterion_values, expert_totals, format_cents, panel_scores
 from scoring.caps import PRIOR_NOTE, PRIOR_YUAN, apply_caps
 from scoring.eligibility import ReviewContext, review
 from scoring.errors import ConfigError, InputError, Problem
-from scoring.ranking import TIE_NOTE, TieDecision, rank_applications
+from scoring.filings import mark_same_model, order_claims
+from scoring.ranking import ORDER, TIE_NOTE, TieDecision, rank_applications
 from scoring.rules import Programme, RoundConfig
 from scoring.similarity import match_by_code_and_name
 
@@ -27,6 +40,10 @@ class RoundResult:
     expert_totals: pd.DataFrame           # one row per (application, expert)
     review: pd.DataFrame                  # formal review per application
     prior_matches: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def extra_columns(programme: Programme) -> list[str]:
+    return composite.output_columns(programme) if programme.kind == "composite" else []
 
 
 def output_columns(programme: Programme) -> list[str]:
@@ -43,19 +60,24 @@ def output_columns(programme: Programme) -> list[str]:
         C.AMOUNT_YUAN,
         C.REASON_CODE,
         C.REASON,
+        *extra_columns(programme),
         TIE_NOTE,
     ]
 
 
-def match_prior_awards(subs: pd.DataFrame, prior: pd.DataFrame | None, threshold: float) -> pd.DataFrame:
-    """Money already received for the same project (same credit code, near-identical title).
+def match_prior_awards(
+    subs: pd.DataFrame, prior: pd.DataFrame | None, threshold: float, name_column: str = C.TITLE
+) -> pd.DataFrame:
+    """Money already received for the same project (same credit code, near-identical name).
 
-    Returns per matched submission: prior_yuan (sum received) and prior_note (what and when).
+    `name_column` is the programme's `award.project_column` (the title, or e.g.
+    the model name). Returns per matched submission: prior_yuan (sum received)
+    and prior_note (what and when).
     """
     empty = pd.DataFrame(columns=[C.SUBMISSION_ID, PRIOR_YUAN, PRIOR_NOTE, "matched"])
     if prior is None or prior.empty or subs.empty:
         return empty
-    pairs = match_by_code_and_name(subs, C.CREDIT_CODE, C.TITLE, prior, C.CREDIT_CODE, C.PROJECT_TITLE, threshold)
+    pairs = match_by_code_and_name(subs, C.CREDIT_CODE, name_column, prior, C.CREDIT_CODE, C.PROJECT_TITLE, threshold)
     if pairs.empty:
         return empty
     rows = []
@@ -85,12 +107,9 @@ def evaluate_round(
     excluded_products: pd.DataFrame | None = None,
     prior_awards: pd.DataFrame | None = None,
     decisions: Mapping[frozenset[str], TieDecision] | None = None,
+    enterprise_awarded: Mapping[str, int] | None = None,
 ) -> RoundResult:
-    if programme.kind != "scored":
-        raise ConfigError(f"programme {programme.id!r} of kind {programme.kind!r} is not handled by this evaluator")
-    if programme.scoring is None:  # pragma: no cover - checked by the model
-        raise ConfigError(f"programme {programme.id!r} has no [scoring] table")
-    if programme.scoring.rank_by != "raw":
+    if programme.scoring is not None and programme.scoring.rank_by != "raw":
         raise ConfigError(
             f"programme {programme.id!r}: scoring.rank_by = {programme.scoring.rank_by!r} is not available yet; use 'raw'"
         )
@@ -100,26 +119,42 @@ def evaluate_round(
         excluded_products=excluded_products if excluded_products is not None else pd.DataFrame(),
     )
     reviewed = review(submissions, ctx)
-    eligible_ids = set(submissions.loc[reviewed[C.ELIGIBLE], C.SUBMISSION_ID])
-    eligible_scores = scores[scores[C.SUBMISSION_ID].isin(eligible_ids)]
-
-    totals = expert_totals(eligible_scores, programme)
-    panel = panel_scores(totals, programme)
-    _check_panels(eligible_ids, panel, programme)
+    eligible_ids = set(submissions.loc[reviewed[C.ELIGIBLE].to_numpy(dtype=bool), C.SUBMISSION_ID])
     subs_eligible = submissions[submissions[C.SUBMISSION_ID].isin(eligible_ids)]
-    panel = panel.merge(criterion_values(eligible_scores, programme), on=C.SUBMISSION_ID, how="left")
-    panel = panel.merge(subs_eligible[[C.SUBMISSION_ID, C.SUBMITTED_AT]], on=C.SUBMISSION_ID, how="left")
+    priors = match_prior_awards(
+        subs_eligible, prior_awards, programme.eligibility.similarity_threshold, programme.award.project_column
+    )
 
-    priors = match_prior_awards(subs_eligible, prior_awards, programme.eligibility.similarity_threshold)
-    panel = panel.merge(priors[[C.SUBMISSION_ID, PRIOR_YUAN, PRIOR_NOTE]], on=C.SUBMISSION_ID, how="left")
-    panel[PRIOR_YUAN] = [0 if pd.isna(v) else int(v) for v in panel[PRIOR_YUAN]]
-    panel[PRIOR_NOTE] = ["" if pd.isna(v) else v for v in panel[PRIOR_NOTE]]
-
-    ranked = rank_applications(panel, programme, decisions)
-    capped = apply_caps(ranked, programme)
+    if programme.kind in ("scored", "composite"):
+        eligible_scores = scores[scores[C.SUBMISSION_ID].isin(eligible_ids)]
+        totals = expert_totals(eligible_scores, programme)
+        panel = panel_scores(totals, programme)
+        _check_panels(eligible_ids, panel, programme)
+        if programme.kind == "composite":
+            panel = composite.composite_scores(panel, subs_eligible, programme)
+        panel = panel.merge(criterion_values(eligible_scores, programme), on=C.SUBMISSION_ID, how="left")
+        panel = panel.merge(subs_eligible[[C.SUBMISSION_ID, C.CREDIT_CODE, C.SUBMITTED_AT]], on=C.SUBMISSION_ID, how="left")
+        panel = _with_priors(panel, priors)
+        ranked = rank_applications(panel, programme, decisions)
+    else:
+        totals = pd.DataFrame(columns=[C.SUBMISSION_ID, C.EXPERT_ID, TOTAL_NUM, C.EXPERT_TOTAL])
+        cands = subs_eligible.drop(columns=[C.SOURCE_FILE, C.SOURCE_ROW], errors="ignore").copy()
+        cands[C.N_EXPERTS] = 0
+        cands[C.SCORE_CENTS] = pd.Series([pd.NA] * len(cands), index=cands.index, dtype="Int64")
+        ranked = _with_priors(order_claims(cands, programme), priors)
+        if programme.kind == "filing":
+            ranked = mark_same_model(ranked, programme)
+    capped = apply_caps(ranked, programme, enterprise_awarded=enterprise_awarded)
 
     ranking = _assemble(submissions, reviewed, capped, programme)
     return RoundResult(ranking=ranking, expert_totals=totals, review=reviewed, prior_matches=priors)
+
+
+def _with_priors(frame: pd.DataFrame, priors: pd.DataFrame) -> pd.DataFrame:
+    out = frame.merge(priors[[C.SUBMISSION_ID, PRIOR_YUAN, PRIOR_NOTE]], on=C.SUBMISSION_ID, how="left")
+    out[PRIOR_YUAN] = [0 if pd.isna(v) else int(v) for v in out[PRIOR_YUAN]]
+    out[PRIOR_NOTE] = ["" if pd.isna(v) else v for v in out[PRIOR_NOTE]]
+    return out
 
 
 def _check_panels(eligible_ids: set[str], panel: pd.DataFrame, programme: Programme) -> None:
@@ -138,13 +173,14 @@ def _check_panels(eligible_ids: set[str], panel: pd.DataFrame, programme: Progra
 
 def _assemble(subs: pd.DataFrame, reviewed: pd.DataFrame, capped: pd.DataFrame, programme: Programme) -> pd.DataFrame:
     cols = output_columns(programme)
+    extra = extra_columns(programme)
     base = subs[[C.SUBMISSION_ID, C.ENTERPRISE_NAME, C.CREDIT_CODE, C.TITLE, *(c.id for c in programme.columns)]]
     scored = capped[[C.SUBMISSION_ID, C.N_EXPERTS, C.SCORE_CENTS, C.RANK, C.OUTCOME, C.AMOUNT_YUAN,
-                     C.REASON_CODE, C.REASON, TIE_NOTE, "order"]]
-    ranked = base.merge(scored, on=C.SUBMISSION_ID, how="inner").sort_values("order", kind="stable")
-    ranked[C.SCORE] = [format_cents(int(c)) for c in ranked[C.SCORE_CENTS]]
+                     C.REASON_CODE, C.REASON, *extra, TIE_NOTE, ORDER]]
+    ranked = base.merge(scored, on=C.SUBMISSION_ID, how="inner").sort_values(ORDER, kind="stable")
+    ranked[C.SCORE] = ["" if pd.isna(c) else format_cents(int(c)) for c in ranked[C.SCORE_CENTS]]
 
-    inel_mask = ~reviewed[C.ELIGIBLE].to_numpy()
+    inel_mask = ~reviewed[C.ELIGIBLE].to_numpy(dtype=bool)
     inel = base[inel_mask].copy()
     inel[C.N_EXPERTS] = 0
     inel[C.SCORE] = ""
@@ -153,10 +189,12 @@ def _assemble(subs: pd.DataFrame, reviewed: pd.DataFrame, capped: pd.DataFrame, 
     inel[C.AMOUNT_YUAN] = 0
     inel[C.REASON_CODE] = reviewed.loc[inel_mask, C.REASON_CODE].to_numpy()
     inel[C.REASON] = reviewed.loc[inel_mask, C.REASON].to_numpy()
-    inel[TIE_NOTE] = ""
+    for col in (*extra, TIE_NOTE):
+        inel[col] = ""
     inel = inel.sort_values(C.SUBMISSION_ID, kind="stable")
 
-    out = pd.concat([ranked[cols], inel[cols]], ignore_index=True)
+    parts = [p[cols] for p in (ranked, inel) if len(p)]
+    out = pd.concat(parts, ignore_index=True) if parts else ranked[cols].reset_index(drop=True)
     out[C.RANK] = out[C.RANK].astype("Int64")
     out[C.N_EXPERTS] = out[C.N_EXPERTS].astype("int64")
     out[C.AMOUNT_YUAN] = out[C.AMOUNT_YUAN].astype("int64")

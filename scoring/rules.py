@@ -15,6 +15,8 @@ import json
 from decimal import Decimal
 from typing import Any, Literal, Mapping
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scoring.errors import ConfigError
@@ -113,6 +115,9 @@ class Scoring(Strict):
     min_experts: int = Field(default=1, ge=1)
     # composite programmes: share of the indicator index in the composite (percent)
     indicator_share: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    # composite programmes: the scaled value (0..100) of an indicator on which the whole
+    # eligible cohort is equal, a cohort of one included (min-max scaling is undefined there)
+    flat_indicator_score: Decimal = Field(default=Decimal(100), ge=0, le=100)
 
     @field_validator("aggregation")
     @classmethod
@@ -144,7 +149,22 @@ class Award(Strict):
     level_amounts_yuan: dict[str, int] = Field(default_factory=dict)
     per_unit_yuan: int | None = Field(default=None, ge=0)
     amount_column: str | None = None
+    # method "level": the column whose value picks an amount from level_amounts_yuan
+    level_column: str | None = None
+    # method "per_unit": the column counting the units (e.g. certificates)
+    unit_column: str | None = None
+    # method "matching": the percentage of amount_column matched (then capped by max_amount_yuan)
+    match_percent: Decimal = Field(default=Decimal(100), gt=0, le=100)
     highest_only: bool = True
+    # the column naming what is paid for: 就高不重复 and the awards ledger compare it
+    project_column: str = "title"
+    # other programmes whose awards in the same year count towards enterprise_cap_yuan
+    enterprise_cap_programmes: tuple[str, ...] = ()
+    # programmes without experts (filing, claim): the order in which applications are
+    # paid, for the enterprise cap and the budget. Column ids ascending, "-" for descending;
+    # "amount" is the base amount of the award method. submitted_at and submission_id
+    # always follow as the last keys.
+    order_by: tuple[str, ...] = ("submitted_at",)
 
     @field_validator("method")
     @classmethod
@@ -161,9 +181,19 @@ class Award(Strict):
             raise ValueError(f"award method {self.method!r} needs {', '.join(missing)}")
         if self.grades:
             edges = [g.min_score for g in self.grades]
-            if edges != sorted(edges, reverse=True):
-                raise ValueError("grades must be listed from the highest min_score down")
+            if edges != sorted(edges, reverse=True) or len(set(edges)) != len(edges):
+                raise ValueError("grades must be listed from the highest min_score down, each edge once")
+        for pid in self.enterprise_cap_programmes:
+            if not re.match(IDENT, pid):
+                raise ValueError(f"enterprise_cap_programmes: {pid!r} is not a programme id")
+        if self.enterprise_cap_programmes and self.enterprise_cap_yuan is None:
+            raise ValueError("enterprise_cap_programmes is set but enterprise_cap_yuan is not")
         return self
+
+    def column_refs(self) -> dict[str, str]:
+        """The submission columns this award reads, by the key that names them."""
+        refs = {k: getattr(self, k) for k in ("amount_column", "level_column", "unit_column")}
+        return {k: v for k, v in refs.items() if v}
 
 
 class Eligibility(Strict):
@@ -221,14 +251,63 @@ class Programme(Strict):
             for t in self.scoring.tie_break:
                 if t not in ids:
                     raise ValueError(f"tie_break names unknown criterion {t!r}; criteria: {', '.join(ids)}")
+        if self.kind in ("filing", "claim") and self.criteria:
+            raise ValueError(f"a {self.kind!r} programme has no experts: remove its criteria")
         if self.kind == "composite" and not self.indicators:
             raise ValueError("a 'composite' programme needs indicators")
         col_ids = [c.id for c in self.columns]
         if len(set(col_ids)) != len(col_ids):
             raise ValueError("a column id is listed twice")
-        if self.award.amount_column and self.award.amount_column not in col_ids:
-            raise ValueError(f"award.amount_column {self.award.amount_column!r} is not a declared column")
+        self._check_columns()
         return self
+
+    def _check_columns(self) -> None:
+        """Every column a rule, an indicator or the award reads is declared with a fitting type."""
+        from scoring.eligibility import RULES
+
+        types = {c.id: c.type for c in self.columns}
+        numeric = ("int", "decimal", "yuan")
+        for key, col in self.award.column_refs().items():
+            if col not in types:
+                raise ValueError(f"award.{key} {col!r} is not a declared column")
+        for key in ("amount_column", "unit_column"):
+            col = getattr(self.award, key)
+            if col and types[col] not in numeric:
+                raise ValueError(f"award.{key} {col!r} must be a number column (int, decimal or yuan)")
+        if self.award.level_column:
+            spec = next(c for c in self.columns if c.id == self.award.level_column)
+            missing = [v for v in spec.choices or () if v not in self.award.level_amounts_yuan]
+            if spec.type != "choice" or missing:
+                raise ValueError(
+                    f"award.level_column {spec.id!r} must be a choice column whose every choice has an "
+                    f"amount in award.level_amounts_yuan (missing: {', '.join(missing) or 'choices'})"
+                )
+        if self.award.project_column != "title" and self.award.project_column not in types:
+            raise ValueError(f"award.project_column {self.award.project_column!r} is not 'title' or a declared column")
+        for key in self.award.order_by:
+            name = key.removeprefix("-")
+            if name not in ("amount", "submitted_at") and name not in types:
+                raise ValueError(f"award.order_by names {name!r}: use 'amount', 'submitted_at' or a declared column")
+        for ind in self.indicators:
+            if types.get(ind.id) not in numeric:
+                raise ValueError(f"indicator {ind.id!r} must be a declared number column (int, decimal or yuan)")
+        for name in self.eligibility.rules:
+            for col, kind in RULES[name].needs.items():
+                if types.get(col) != kind:
+                    raise ValueError(f"eligibility rule {name!r} needs a column {col!r} of type {kind!r}")
+        if self.award.method == "grade" and self.scoring is not None and "pass_mark" in self.scoring.model_fields_set:
+            lowest = self.award.grades[-1].min_score
+            if self.scoring.pass_mark != lowest:
+                raise ValueError(
+                    f"with award method 'grade' the pass mark is the lowest grade's min_score ({lowest}); "
+                    f"remove scoring.pass_mark ({self.scoring.pass_mark}) or make them equal"
+                )
+
+    def threshold(self) -> Decimal | None:
+        """The score below which an application is BELOW_THRESHOLD (None: no experts, no threshold)."""
+        if self.award.method == "grade" and self.award.grades:
+            return self.award.grades[-1].min_score
+        return self.scoring.pass_mark if self.scoring is not None else None
 
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:
