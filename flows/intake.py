@@ -44,12 +44,11 @@ OTHER_SPREADSHEETS = (".xls", ".xlsm", ".xlsb", ".ods", ".et", ".numbers", ".tsv
 HEADER_SEARCH_ROWS = 30
 EXCEL_DIGITS = 10**15  # Excel keeps 15 significant digits: a longer whole number has lost some
 
-# Every character str.strip() removes besides " ", "\n" and "\r": if a CSV holds none of
-# these and no space next to a separator or line end, stripping can be skipped.
-_RARE_SPACES = "\t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
+# Every character str.strip() removes, but for line ends. Looking for each in the whole text is a
+# fast memchr, so a CSV with no spaces at all (typical of large score files) is not stripped cell by cell.
+_SPACES_BUT_NEWLINES = " \t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
     "\u2028\u2029\u202f\u205f\u3000"
 )
-_SPACE_NEEDLES = (" ,", ", ", " \n", "\n ", " \r", '" ', ' "', *_RARE_SPACES)
 
 
 # --- reading one file ----------------------------------------------------------------------------
@@ -100,9 +99,9 @@ def _csv_grid(path: Path, label: str) -> pd.DataFrame:
         rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
         width = max(len(r) for r in rows)
         grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
-    if any(n in text for n in _SPACE_NEEDLES) or text[:1].isspace() or text.rstrip("\r\n")[-1:].isspace():
+    if any(ch in text for ch in _SPACES_BUT_NEWLINES):
         for col in grid.columns:
-            codes, uniques = pd.factorize(grid[col].to_numpy(), use_na_sentinel=False)
+            codes, uniques = pd.factorize(grid[col].to_numpy())
             grid[col] = np.array([u.strip() for u in uniques], dtype=object)[codes]
     return grid
 
@@ -236,7 +235,8 @@ def _table(grid: pd.DataFrame, label: str, header_names: Collection[str], flags:
             break
     names = list(grid.iloc[head])
     data_rows = filled[filled > head]
-    body = grid.iloc[data_rows]
+    contiguous = len(data_rows) == len(grid) - head - 1  # no blank rows below the header: a cheap slice
+    body = grid.iloc[head + 1:] if contiguous else grid.iloc[data_rows]
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     keep: list[int] = []

@@ -71,12 +71,61 @@ def file_label(raw: pd.DataFrame) -> str:
     return "(table)"
 
 
+@dataclass(frozen=True)
+class Coded:
+    """A column of strings as integer codes into its distinct values.
+
+    Each column is hashed once; every later check (parsing, membership, sorting,
+    duplicates) works on the distinct values and on integer arrays, which keeps
+    500,000 score rows fast.
+    """
+
+    codes: np.ndarray    # int64, one per row
+    uniques: np.ndarray  # object array of str
+
+    @classmethod
+    def of(cls, values: pd.Series) -> "Coded":
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy().astype("int64")
+            uniques = values.cat.categories.to_numpy(dtype=object)
+        else:
+            codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+            codes, uniques = codes.astype("int64"), np.asarray(uniques, dtype=object)
+        if len(codes) and codes.min() < 0:  # a missing cell (None/NaN) is the empty string
+            uniques = np.append(uniques, "")
+            codes = np.where(codes < 0, len(uniques) - 1, codes)
+        return cls(codes, uniques)
+
+    def values(self) -> np.ndarray:
+        return self.uniques[self.codes]
+
+    def map(self, fn: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+        """`fn` applied once per distinct value, spread over the rows."""
+        mapped = np.empty(len(self.uniques), dtype=dtype)
+        mapped[:] = [fn(u) for u in self.uniques]
+        return mapped[self.codes]
+
+    def is_empty(self) -> np.ndarray:
+        return (self.uniques == "")[self.codes]
+
+    def sorted(self) -> "Coded":
+        """The same column with its distinct values in sorted order, so codes sort like the strings."""
+        uniques, inverse = np.unique(self.uniques, return_inverse=True)
+        return Coded(inverse.reshape(-1).astype("int64")[self.codes], uniques)
+
+    @staticmethod
+    def concat(parts: Sequence["Coded"]) -> "Coded":
+        """Several columns one after the other, over their sorted common values."""
+        if len(parts) == 1:
+            return parts[0].sorted()
+        uniques = np.unique(np.concatenate([p.uniques for p in parts]))
+        codes = [np.searchsorted(uniques, p.uniques).astype("int64")[p.codes] for p in parts]
+        return Coded(np.concatenate(codes), uniques)
+
+
 def map_unique(values: pd.Series, fn: Callable[[Any], Any]) -> np.ndarray:
     """`fn` applied once per distinct value (an object array aligned with `values`)."""
-    codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=False)
-    mapped = np.empty(len(uniques), dtype=object)
-    mapped[:] = [fn(u) for u in uniques]
-    return mapped[codes]
+    return Coded.of(values).map(fn)
 
 
 def data_columns(raw: pd.DataFrame) -> list[str]:
@@ -201,7 +250,7 @@ def _ordered(raw: pd.DataFrame, typed: dict[str, pd.Series], leading: Sequence[s
     cols: dict[str, pd.Series] = {c: typed[c] for c in leading}
     for c in data_columns(raw):
         if c not in cols:
-            cols[c] = typed.get(c, raw[c])
+            cols[c] = typed[c] if c in typed else raw[c].astype(object)
     cols[C.SOURCE_FILE] = raw[C.SOURCE_FILE].astype(object)
     cols[C.SOURCE_ROW] = raw[C.SOURCE_ROW].astype("int64")
     return pd.DataFrame(cols, index=raw.index).reset_index(drop=True)

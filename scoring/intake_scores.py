@@ -16,6 +16,7 @@ applicant). Checks are vectorised so that 500,000 score rows stay fast.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Sequence
 
@@ -24,14 +25,26 @@ import pandas as pd
 
 from scoring import columns as C
 from scoring.errors import Problem
-from scoring.intake import Parsed, data_columns, empty_cells, file_label, map_unique, missing_columns, sort_problems
+from scoring.intake import Coded, Parsed, data_columns, file_label, missing_columns, sort_problems
 from scoring.intake_values import score_units
 from scoring.rules import Programme
 
 SCORE_OUTPUT: tuple[str, ...] = (C.EXPERT_ID, C.SUBMISSION_ID, C.CRITERION, C.SCORE_UNITS, C.SOURCE_FILE, C.SOURCE_ROW)
-_COL = "_column"  # the column a score came from: 'score' (long form) or the criterion id (wide form)
-_CIDX = "_criterion_index"
-_ASSUMED = "_assumed"  # criteria (bit mask) whose column a wide sheet lacks: reported once for the file
+EMPTY = "empty; a value is required here"
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One file's scores in long form, as codes: nothing checked yet but its shape and criteria."""
+
+    label: str
+    expert: Coded
+    submission: Coded
+    score: Coded          # the score cells as written
+    cidx: np.ndarray      # criterion index per row, -1 when unknown
+    rows: np.ndarray      # row in the file
+    column: Coded         # the column a score came from: 'score' (long form) or the criterion id (wide form)
+    assumed: int          # criteria (bit mask) whose column a wide sheet lacks: reported once for the file
 
 
 def _rows_text(rows: Sequence[int]) -> str:
@@ -53,16 +66,17 @@ def _points(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _long_frame(raw: pd.DataFrame, programme: Programme, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """One file's scores in long form, unchecked except for its shape and the criterion names."""
-    problems = missing_columns(raw, (C.EXPERT_ID, C.SUBMISSION_ID), label)
+def _criterion_names(programme: Programme) -> dict[str, int]:
     names = {c.id: i for i, c in enumerate(programme.criteria)}
     names.update({c.name: i for i, c in enumerate(programme.criteria) if c.name not in names})
-    has_crit, has_score = C.CRITERION in raw.columns, C.SCORE in raw.columns
-    wide_cols = [c for c in data_columns(raw) if c in names]
-    if has_crit or has_score:
+    return names
+
+
+def _shape_problems(raw: pd.DataFrame, programme: Programme, label: str) -> list[Problem]:
+    problems = missing_columns(raw, (C.EXPERT_ID, C.SUBMISSION_ID), label)
+    if C.CRITERION in raw.columns or C.SCORE in raw.columns:
         problems += missing_columns(raw, (C.CRITERION, C.SCORE), label)
-    elif not wide_cols:
+    elif not any(c in _criterion_names(programme) for c in data_columns(raw)):
         found = ", ".join(data_columns(raw)) or "(no columns)"
         ids = ", ".join(c.id for c in programme.criteria)
         problems.append(Problem(
@@ -70,37 +84,35 @@ def _long_frame(raw: pd.DataFrame, programme: Programme, label: str) -> tuple[pd
             "this is not a score sheet: it needs either the columns criterion and score (long form) "
             f"or one column per criterion ({ids}) (wide form); the header has: {found}",
         ))
+    return problems
+
+
+def _part(raw: pd.DataFrame, programme: Programme, label: str) -> tuple[_Part | None, list[Problem]]:
+    """One file as a `_Part`, with the problems of its shape, its ids and (long form) its criteria."""
+    problems = _shape_problems(raw, programme, label)
     if problems:
         return None, problems
-    for col in (C.EXPERT_ID, C.SUBMISSION_ID):
-        problems += empty_cells(raw, col, label)
+    rows = raw[C.SOURCE_ROW].to_numpy(dtype="int64")
+    expert, submission = Coded.of(raw[C.EXPERT_ID]), Coded.of(raw[C.SUBMISSION_ID])
+    for col, coded in ((C.EXPERT_ID, expert), (C.SUBMISSION_ID, submission)):
+        problems += [Problem(label, EMPTY, row=int(r), column=col) for r in rows[coded.is_empty()]]
+    names = _criterion_names(programme)
 
-    if has_crit:
-        frame = pd.DataFrame({
-            C.EXPERT_ID: raw[C.EXPERT_ID].to_numpy(),
-            C.SUBMISSION_ID: raw[C.SUBMISSION_ID].to_numpy(),
-            C.CRITERION: raw[C.CRITERION].to_numpy(),
-            C.SCORE: raw[C.SCORE].to_numpy(),
-            C.SOURCE_FILE: label,
-            C.SOURCE_ROW: raw[C.SOURCE_ROW].to_numpy(dtype="int64"),
-            _COL: C.SCORE,
-            _ASSUMED: 0,
-        })
-        cidx = map_unique(frame[C.CRITERION], lambda v: names.get(v, -1)).astype("int64")
-        frame[_CIDX] = cidx
+    if C.CRITERION in raw.columns:
+        crit = Coded.of(raw[C.CRITERION])
+        cidx = crit.map(lambda v: names.get(v, -1), dtype="int64")
         valid = ", ".join(c.id for c in programme.criteria)
-        unknown = cidx < 0
-        for row, v in zip(frame[C.SOURCE_ROW].to_numpy()[unknown], frame[C.CRITERION].to_numpy()[unknown]):
-            message = (
-                "empty; a value is required here" if v == ""
-                else f"unknown criterion {v!r}; this programme's criteria are: {valid}"
-            )
-            problems.append(Problem(label, message, row=int(row), column=C.CRITERION))
-        return frame, problems
+        for i in np.flatnonzero(cidx < 0):
+            v = crit.uniques[crit.codes[i]]
+            message = EMPTY if v == "" else f"unknown criterion {v!r}; this programme's criteria are: {valid}"
+            problems.append(Problem(label, message, row=int(rows[i]), column=C.CRITERION))
+        column = Coded(np.zeros(len(raw), dtype="int64"), np.array([C.SCORE], dtype=object))
+        return _Part(label, expert, submission, Coded.of(raw[C.SCORE]), cidx, rows, column, 0), problems
 
     by_index: dict[int, list[str]] = {}
-    for col in wide_cols:
-        by_index.setdefault(names[col], []).append(col)
+    for col in data_columns(raw):
+        if col in names:
+            by_index.setdefault(names[col], []).append(col)
     assumed = 0
     for i, crit in enumerate(programme.criteria):
         cols = by_index.get(i, [])
@@ -116,26 +128,68 @@ def _long_frame(raw: pd.DataFrame, programme: Programme, label: str) -> tuple[pd
                 label, f"criterion {crit.id!r} ({crit.name}) has two columns: {' and '.join(repr(c) for c in cols)}",
                 column=crit.id,
             ))
-            by_index[i] = cols[:1]
     order = sorted(by_index)
-    headers = [by_index[i][0] for i in order]
+    n, k = len(raw), len(order)
+    # melt: row-major, so that one sheet row's criteria stay together and in programme order
+    column_major = Coded.concat([Coded.of(raw[by_index[i][0]]) for i in order])
+    row_major = np.arange(n * k).reshape(k, n).T.reshape(-1)
+    score = Coded(column_major.codes[row_major], column_major.uniques)
     ids = np.array([programme.criteria[i].id for i in order], dtype=object)
-    n, k = len(raw), len(headers)
-    frame = pd.DataFrame({
-        C.EXPERT_ID: np.repeat(raw[C.EXPERT_ID].to_numpy(), k),
-        C.SUBMISSION_ID: np.repeat(raw[C.SUBMISSION_ID].to_numpy(), k),
-        C.CRITERION: np.tile(ids, n),
-        C.SCORE: raw[headers].to_numpy(dtype=object).ravel() if n else np.array([], dtype=object),
-        C.SOURCE_FILE: label,
-        C.SOURCE_ROW: np.repeat(raw[C.SOURCE_ROW].to_numpy(dtype="int64"), k),
-        _COL: np.tile(ids, n),
-        _CIDX: np.tile(np.array(order, dtype="int64"), n),
-        _ASSUMED: assumed,
-    })
-    return frame, problems
+    part = _Part(
+        label,
+        Coded(np.repeat(expert.codes, k), expert.uniques),
+        Coded(np.repeat(submission.codes, k), submission.uniques),
+        score,
+        np.tile(np.array(order, dtype="int64"), n),
+        np.repeat(rows, k),
+        Coded(np.tile(np.arange(k, dtype="int64"), n), ids),
+        assumed,
+    )
+    return part, problems
 
 
-def _score_problems(frame: pd.DataFrame, programme: Programme) -> tuple[np.ndarray, list[Problem]]:
+@dataclass(frozen=True)
+class _Scores:
+    """Every file's scores one after the other."""
+
+    files: Coded
+    expert: Coded
+    submission: Coded
+    score: Coded
+    cidx: np.ndarray
+    rows: np.ndarray
+    column: Coded
+    assumed: np.ndarray
+
+    @classmethod
+    def of(cls, parts: list[_Part]) -> "_Scores":
+        sizes = [len(p.rows) for p in parts]
+        return cls(
+            files=Coded(np.repeat(np.arange(len(parts), dtype="int64"), sizes),
+                        np.array([p.label for p in parts], dtype=object)),
+            expert=Coded.concat([p.expert for p in parts]),
+            submission=Coded.concat([p.submission for p in parts]),
+            score=Coded.concat([p.score for p in parts]),
+            cidx=np.concatenate([p.cidx for p in parts]),
+            rows=np.concatenate([p.rows for p in parts]),
+            column=Coded.concat([p.column for p in parts]),
+            assumed=np.repeat(np.array([p.assumed for p in parts], dtype="int64"), sizes),
+        )
+
+    def file(self, i: int) -> str:
+        return str(self.files.uniques[self.files.codes[i]])
+
+    def column_of(self, i: int) -> str:
+        return str(self.column.uniques[self.column.codes[i]])
+
+    def expert_of(self, i: int) -> str:
+        return str(self.expert.uniques[self.expert.codes[i]])
+
+    def submission_of(self, i: int) -> str:
+        return str(self.submission.uniques[self.submission.codes[i]])
+
+
+def _score_units(s: _Scores, programme: Programme) -> tuple[np.ndarray, list[Problem]]:
     """Exact score units for every row (0 where unusable) and the problems of the score values."""
     assert programme.scoring is not None
     decimals = programme.scoring.score_decimals
@@ -143,54 +197,45 @@ def _score_problems(frame: pd.DataFrame, programme: Programme) -> tuple[np.ndarr
     max_units = np.array(
         [int((c.max_points * unit).to_integral_value(rounding=ROUND_FLOOR)) for c in programme.criteria], dtype="int64"
     )
-    errors: dict[str, str] = {}
-
-    def units(text: str) -> int:
+    errors = np.full(len(s.score.uniques), "", dtype=object)
+    units_u = np.zeros(len(s.score.uniques), dtype="int64")
+    for j, text in enumerate(s.score.uniques):
         if text == "":
-            errors[text] = "empty score: every criterion must be scored"
-            return 0
-        try:
-            return score_units(text, decimals)
-        except ValueError as err:
-            errors[text] = str(err)
-            return 0
-
-    values = map_unique(frame[C.SCORE], units).astype("int64")
-    cidx = frame[_CIDX].to_numpy()
-    known = cidx >= 0
-    limit = np.where(known, max_units[np.where(known, cidx, 0)], 0)
-    text = frame[C.SCORE].to_numpy()
-    bad_value = frame[C.SCORE].isin(list(errors)).to_numpy() if errors else np.zeros(len(frame), dtype=bool)
-    out_of_range = known & ~bad_value & ((values < 0) | (values > limit))
-    rows, files, cols = frame[C.SOURCE_ROW].to_numpy(), frame[C.SOURCE_FILE].to_numpy(), frame[_COL].to_numpy()
-    problems = []
-    for i in np.flatnonzero((bad_value & known) | out_of_range):
-        if bad_value[i]:
-            problems.append(Problem(files[i], errors[text[i]], row=int(rows[i]), column=cols[i]))
+            errors[j] = "empty score: every criterion must be scored"
             continue
-        crit = programme.criteria[cidx[i]]
-        problems.append(Problem(
-            files[i],
-            f"score {text[i]} is outside 0..{_points(crit.max_points)} for criterion {crit.id!r} ({crit.name})",
-            row=int(rows[i]), column=cols[i],
-        ))
-    return values, problems
-
-
-def _unknown(frame: pd.DataFrame, column: str, known: set[str], source: str) -> tuple[np.ndarray, list[Problem]]:
-    """Rows naming an id not in `source`; one problem per file and id, listing its rows."""
-    values = frame[column]
-    bad = ~values.isin(known).to_numpy() & (values.to_numpy() != "")
+        try:
+            units_u[j] = score_units(text, decimals)
+        except ValueError as err:
+            errors[j] = str(err)
+    units = units_u[s.score.codes]
+    known = s.cidx >= 0
+    bad_value = (errors != "")[s.score.codes] & known
+    limit = max_units[np.where(known, s.cidx, 0)]
+    out_of_range = known & ~bad_value & ((units < 0) | (units > limit))
     problems = []
-    if bad.any():
-        sub = frame.loc[bad, [C.SOURCE_FILE, column, C.SOURCE_ROW]]
-        for (file, value), grp in sub.groupby([C.SOURCE_FILE, column], sort=False):
-            rows = grp[C.SOURCE_ROW].tolist()
-            more = f" ({_rows_text(rows)} of this file)" if len(rows) > 1 else ""
-            problems.append(Problem(
-                file, f"unknown {column} {value!r}: it is not in {source}{more}",
-                row=int(rows[0]), column=column,
-            ))
+    for i in np.flatnonzero(bad_value | out_of_range):
+        code = s.score.codes[i]
+        if bad_value[i]:
+            message = errors[code]
+        else:
+            crit = programme.criteria[s.cidx[i]]
+            message = (f"score {s.score.uniques[code]} is outside 0..{_points(crit.max_points)} "
+                       f"for criterion {crit.id!r} ({crit.name})")
+        problems.append(Problem(s.file(i), message, row=int(s.rows[i]), column=s.column_of(i)))
+    return units, problems
+
+
+def _unknown(s: _Scores, coded: Coded, column: str, known: pd.Series, source: str) -> tuple[np.ndarray, list[Problem]]:
+    """Rows naming an id not in `source`; one problem per file and id, listing its rows."""
+    bad_u = ~pd.Series(coded.uniques).isin(known).to_numpy() & (coded.uniques != "")
+    bad = bad_u[coded.codes]
+    found: dict[tuple[str, str], list[int]] = {}
+    for i in np.flatnonzero(bad):
+        found.setdefault((s.file(i), coded.uniques[coded.codes[i]]), []).append(int(s.rows[i]))
+    problems = []
+    for (file, value), rows in found.items():
+        more = f" ({_rows_text(rows)} of this file)" if len(set(rows)) > 1 else ""
+        problems.append(Problem(file, f"unknown {column} {value!r}: it is not in {source}{more}", row=rows[0], column=column))
     return bad, problems
 
 
@@ -202,42 +247,46 @@ def validate_scores(
 ) -> Parsed:
     """Check and combine every score file; `submissions`/`experts` None skips the checks that need them."""
     problems: list[Problem] = []
-    frames = []
+    parts = []
     for raw in raws:
-        frame, found = _long_frame(raw, programme, file_label(raw))
+        part, found = _part(raw, programme, file_label(raw))
         problems += found
-        if frame is not None:
-            frames.append(frame)
-    if not frames:
-        return Parsed(_empty_scores() if not problems else None, sort_problems(problems))
-    frame = pd.concat(frames, ignore_index=True)
-    units, found = _score_problems(frame, programme)
+        if part is not None:
+            parts.append(part)
+    if not parts:
+        return Parsed(empty_scores() if not problems else None, sort_problems(problems))
+    s = _Scores.of(parts)
+    units, found = _score_units(s, programme)
     problems += found
 
-    present = (frame[_CIDX].to_numpy() >= 0) & (frame[C.EXPERT_ID].to_numpy() != "") & (
-        frame[C.SUBMISSION_ID].to_numpy() != ""
-    )
+    present = (s.cidx >= 0) & ~s.expert.is_empty() & ~s.submission.is_empty()
     usable = present.copy()
     if experts is not None:
-        bad, found = _unknown(frame, C.EXPERT_ID, set(experts[C.EXPERT_ID]), "the experts file")
+        bad, found = _unknown(s, s.expert, C.EXPERT_ID, experts[C.EXPERT_ID], "the experts file")
         problems += found
         usable &= ~bad
     if submissions is not None:
-        bad, found = _unknown(frame, C.SUBMISSION_ID, set(submissions[C.SUBMISSION_ID]), "the submissions file")
+        bad, found = _unknown(s, s.submission, C.SUBMISSION_ID, submissions[C.SUBMISSION_ID], "the submissions file")
         problems += found
         usable &= ~bad
+    problems += _pair_problems(s, present, usable, programme, submissions, experts)
 
-    problems += _pair_problems(frame, present, usable, programme, submissions, experts)
+    # by submission_id, expert_id, then the programme's criterion order (codes sort like the strings); stable
+    key = (s.submission.codes * len(s.expert.uniques) + s.expert.codes) * (len(programme.criteria) + 1) + s.cidx
+    keep = np.flatnonzero(usable)
+    key = key[keep]
+    if len(key) > 1 and not (key[1:] >= key[:-1]).all():
+        keep = keep[np.argsort(key, kind="stable")]
+    ids = np.array([c.id for c in programme.criteria] + [""], dtype=object)
     out = pd.DataFrame({
-        C.EXPERT_ID: frame[C.EXPERT_ID],
-        C.SUBMISSION_ID: frame[C.SUBMISSION_ID],
-        C.CRITERION: np.array([*(c.id for c in programme.criteria), ""], dtype=object)[frame[_CIDX].to_numpy()],
-        C.SCORE_UNITS: units,
-        C.SOURCE_FILE: frame[C.SOURCE_FILE],
-        C.SOURCE_ROW: frame[C.SOURCE_ROW],
-        _CIDX: frame[_CIDX],
-    })[usable]
-    return Parsed(_sorted(out), sort_problems(problems))
+        C.EXPERT_ID: s.expert.uniques[s.expert.codes[keep]],
+        C.SUBMISSION_ID: s.submission.uniques[s.submission.codes[keep]],
+        C.CRITERION: ids[s.cidx[keep]],
+        C.SCORE_UNITS: units[keep],
+        C.SOURCE_FILE: s.files.uniques[s.files.codes[keep]],
+        C.SOURCE_ROW: s.rows[keep],
+    })
+    return Parsed(out, sort_problems(problems))
 
 
 def parse_scores(
@@ -249,13 +298,8 @@ def parse_scores(
     return validate_scores(raws, programme, submissions, experts).unwrap()
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
-    codes, uniques = pd.factorize(values.to_numpy(), sort=True)
-    return codes.astype("int64"), len(uniques)
-
-
 def _pair_problems(
-    frame: pd.DataFrame,
+    s: _Scores,
     present: np.ndarray,
     usable: np.ndarray,
     programme: Programme,
@@ -264,69 +308,73 @@ def _pair_problems(
 ) -> list[Problem]:
     """Duplicates, incomplete (expert, application) pairs and 回避 conflicts."""
     problems: list[Problem] = []
-    part = frame[present]
-    if part.empty:
+    idx = np.flatnonzero(present)
+    if not len(idx):
         return problems
-    e_code, _ = _codes(part[C.EXPERT_ID])
-    s_code, n_s = _codes(part[C.SUBMISSION_ID])
     n_c = len(programme.criteria)
-    pair = e_code * n_s + s_code
-    key = pair * n_c + part[_CIDX].to_numpy()
-    files, rows = part[C.SOURCE_FILE].to_numpy(), part[C.SOURCE_ROW].to_numpy()
-    exp, sub, crit, cols = (part[c].to_numpy() for c in (C.EXPERT_ID, C.SUBMISSION_ID, C.CRITERION, _COL))
+    n_s = len(s.submission.uniques)
+    pair = s.expert.codes[idx] * n_s + s.submission.codes[idx]
 
-    keys = pd.Series(key)
-    dup = keys.duplicated(keep="first").to_numpy()
+    def pair_key(i: int) -> int:
+        return int((s.expert.codes[i] * n_s + s.submission.codes[i]) * n_c + s.cidx[i])
+
+    key = pair * n_c + s.cidx[idx]
+
+    dup = pd.Series(key).duplicated(keep="first").to_numpy()
     if dup.any():
-        first = pd.Series(np.arange(len(key)), index=key)[~dup]
-        for i in np.flatnonzero(dup):
-            j = int(first[key[i]])
-            where = f"row {rows[j]}" if files[j] == files[i] else f"{files[j]} row {rows[j]}"
+        first = pd.Series(idx, index=key)[~dup]
+        for i in idx[dup]:
+            j = int(first[pair_key(i)])
+            where = f"row {s.rows[j]}" if s.file(j) == s.file(i) else f"{s.file(j)} row {s.rows[j]}"
+            crit = programme.criteria[s.cidx[i]].id
             problems.append(Problem(
-                files[i],
-                f"duplicate score: expert {exp[i]} already scored {sub[i]} on {crit[i]!r} at {where}",
-                row=int(rows[i]), column=cols[i],
+                s.file(i),
+                f"duplicate score: expert {s.expert_of(i)} already scored {s.submission_of(i)} on {crit!r} at {where}",
+                row=int(s.rows[i]), column=s.column_of(i),
             ))
 
-    ok = usable[present]
-    first_of_pair = ~pd.Series(pair).duplicated(keep="first").to_numpy()
     pair_code, pair_ids = pd.factorize(pair)
-    lead = first_of_pair & ok  # one row per usable (expert, application) pair
+    first_of_pair = np.zeros(len(pair), dtype=bool)
+    first_of_pair[np.unique(pair_code, return_index=True)[1]] = True
+    lead = first_of_pair & usable[idx]  # one row per usable (expert, application) pair
 
     conflicted = np.zeros(len(pair_ids), dtype=bool)
     if submissions is not None and experts is not None:
         experts_by_id = experts.drop_duplicates(C.EXPERT_ID).set_index(C.EXPERT_ID)
-        org_code = pd.Series(exp[lead]).map(experts_by_id[C.ORG_CREDIT_CODE]).fillna("").to_numpy()
-        applicant = submissions.drop_duplicates(C.SUBMISSION_ID).set_index(C.SUBMISSION_ID)[C.CREDIT_CODE]
-        same = (org_code != "") & (org_code == pd.Series(sub[lead]).map(applicant).fillna("").to_numpy())
         lead_rows = np.flatnonzero(lead)
+        at = idx[lead_rows]
+        org_code = pd.Series(s.expert.uniques[s.expert.codes[at]]).map(experts_by_id[C.ORG_CREDIT_CODE])
+        org_code = org_code.fillna("").to_numpy()
+        applicant = submissions.drop_duplicates(C.SUBMISSION_ID).set_index(C.SUBMISSION_ID)[C.CREDIT_CODE]
+        applicant_code = pd.Series(s.submission.uniques[s.submission.codes[at]]).map(applicant).fillna("").to_numpy()
+        same = (org_code != "") & (org_code == applicant_code)
         for k in np.flatnonzero(same):
-            i, code = lead_rows[k], org_code[k]
-            conflicted[pair_code[i]] = True
-            org_name = experts_by_id.at[exp[i], C.ORGANISATION] or code
+            i, code = at[k], org_code[k]
+            conflicted[pair_code[lead_rows[k]]] = True
+            org_name = experts_by_id.at[s.expert_of(i), C.ORGANISATION] or code
             problems.append(Problem(
-                files[i],
-                f"回避 (conflict of interest): expert {exp[i]}'s organisation ({org_name}, {code}) "
-                f"is the applicant of {sub[i]}; this expert must not score it — remove these scores",
-                row=int(rows[i]), column=C.EXPERT_ID,
+                s.file(i),
+                f"回避 (conflict of interest): expert {s.expert_of(i)}'s organisation ({org_name}, {code}) "
+                f"is the applicant of {s.submission_of(i)}; this expert must not score it — remove these scores",
+                row=int(s.rows[i]), column=C.EXPERT_ID,
             ))
 
     bits = np.zeros(len(pair_ids), dtype="int64")
-    seen = np.left_shift(1, part[_CIDX].to_numpy().astype("int64")) | part[_ASSUMED].to_numpy().astype("int64")
-    np.bitwise_or.at(bits, pair_code, seen)
+    np.bitwise_or.at(bits, pair_code, np.left_shift(1, s.cidx[idx]) | s.assumed[idx])
     incomplete = (bits != (1 << n_c) - 1) & ~conflicted
-    for i in np.flatnonzero(lead & incomplete[pair_code]):
-        have = int(bits[pair_code[i]])
+    for k in np.flatnonzero(lead & incomplete[pair_code]):
+        i, have = idx[k], int(bits[pair_code[k]])
         lacking = [c.id for b, c in enumerate(programme.criteria) if not have >> b & 1]
         problems.append(Problem(
-            files[i],
-            f"expert {exp[i]} scored {sub[i]} on some criteria only; missing: {', '.join(lacking)}",
-            row=int(rows[i]),
+            s.file(i),
+            f"expert {s.expert_of(i)} scored {s.submission_of(i)} on some criteria only; missing: {', '.join(lacking)}",
+            row=int(s.rows[i]),
         ))
     return problems
 
 
-def _empty_scores() -> pd.DataFrame:
+def empty_scores() -> pd.DataFrame:
+    """A typed score frame with no rows (programmes without experts, rounds before scoring)."""
     return pd.DataFrame({
         C.EXPERT_ID: pd.Series([], dtype=object),
         C.SUBMISSION_ID: pd.Series([], dtype=object),
@@ -335,18 +383,3 @@ def _empty_scores() -> pd.DataFrame:
         C.SOURCE_FILE: pd.Series([], dtype=object),
         C.SOURCE_ROW: pd.Series([], dtype="int64"),
     })
-
-
-def empty_scores() -> pd.DataFrame:
-    """A typed score frame with no rows (programmes without experts)."""
-    return _empty_scores()
-
-
-def _sorted(out: pd.DataFrame) -> pd.DataFrame:
-    """By submission_id, expert_id, then the programme's criterion order; stable."""
-    s_code, _ = _codes(out[C.SUBMISSION_ID])
-    e_code, _ = _codes(out[C.EXPERT_ID])
-    order = np.lexsort((out[_CIDX].to_numpy(), e_code, s_code))
-    result = out.iloc[order][list(SCORE_OUTPUT)].reset_index(drop=True)
-    return result.astype({C.SCORE_UNITS: "int64", C.SOURCE_ROW: "int64"})
-
