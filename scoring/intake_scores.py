@@ -25,12 +25,11 @@ import pandas as pd
 
 from scoring import columns as C
 from scoring.errors import Problem
-from scoring.intake import Coded, Parsed, data_columns, file_label, missing_columns, sort_problems
+from scoring.intake_frames import EMPTY, Coded, Parsed, data_columns, file_label, missing_columns, sort_problems
 from scoring.intake_values import score_units
 from scoring.rules import Programme
 
 SCORE_OUTPUT: tuple[str, ...] = (C.EXPERT_ID, C.SUBMISSION_ID, C.CRITERION, C.SCORE_UNITS, C.SOURCE_FILE, C.SOURCE_ROW)
-EMPTY = "empty; a value is required here"
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,14 @@ _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 
 
 def parse_decimal(text: str) -> Decimal:
-    """A decimal number such as 12, -3.5 or 1,234.5 (exact)."""
+    """A decimal number such as 12, -3.5, 1,234.5 or 96.5% (exact).
+
+    A percent sign divides by 100, as in Excel: a cell formatted as 96.5% holds
+    0.965, and the same sheet saved as CSV writes "96.5%"; both read as 0.965.
+    """
     s = half_width(text).replace(" ", "")
+    if s.endswith("%") and s[:-1] and not s[:-1].endswith("%"):
+        return parse_decimal(s[:-1]).scaleb(-2)
     neg = s.startswith("-")
     body = s[1:] if neg or s.startswith("+") else s
     if _GROUPED.match(body):

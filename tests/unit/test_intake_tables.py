@@ -172,7 +172,7 @@ def test_every_column_type_is_typed():
     prog = programme(columns=TYPED)
     r = raw(TYPED_HEADER, [
         typed_row("S001", "是", "1,200", "98.5", "200,000", "2026/3/5", "2026年3月5日 8:00", "https://a.cn", "7"),
-        typed_row("S002", "N", "100", "0.95", "480000.00", "2026-03-06 00:00:00", "2026-03-06T10:00:00", "", ""),
+        typed_row("S002", "N", "100", "95%", "480000.00", "2026-03-06 00:00:00", "2026-03-06T10:00:00", "", ""),
     ])
     out = parse_submissions(r, prog)
     assert out["own_ip"].dtype == bool and out["own_ip"].tolist() == [True, False]
@@ -195,7 +195,7 @@ def test_optional_column_may_be_absent():
 def test_every_typed_value_problem_is_reported():
     prog = programme(columns=TYPED)
     r = raw(TYPED_HEADER, [
-        typed_row("S001", "也许", "12.5", "12%", "200000.5", "2026-02-30", "下周一", "", "x"),
+        typed_row("S001", "也许", "12.5", "12.5.1", "200000.5", "2026-02-30", "下周一", "", "x"),
         typed_row("S002", "", "", "", "-5", "", "", "", ""),
     ])
     result = validate_submissions(r, prog)
@@ -203,7 +203,7 @@ def test_every_typed_value_problem_is_reported():
     assert got == {
         (2, "own_ip"): "'也许' is not yes or no (write 是 or 否, true or false)",
         (2, "fuzhou_units"): "'12.5' is not a whole number",
-        (2, "satisfaction_rate"): "'12%' is not a number (write digits, e.g. 12.5)",
+        (2, "satisfaction_rate"): "'12.5.1' is not a number (write digits, e.g. 12.5)",
         (2, "requested_amount_yuan"): "'200000.5' has a fraction of a yuan; amounts are whole yuan",
         (2, "filed_on"): "'2026-02-30' is not a real date or time",
         (2, "launched_at"): "'下周一' is not a date and time (write e.g. 2026-07-01 09:30, 2026/7/1 9:30, "

@@ -148,7 +148,9 @@ def test_decimal_is_exact():
     assert parse_decimal("1,234.5") == Decimal("1234.5")
     assert parse_decimal("-3") == Decimal(-3)
     assert parse_decimal(".5") == Decimal("0.5")
-    for bad in ("1e3", "95%", "1.2.3", ""):
+    assert parse_decimal("96.5%") == Decimal("0.965")  # as Excel stores a percentage
+    assert parse_decimal("100%") == Decimal(1)
+    for bad in ("1e3", "%", "95%%", "1.2.3", ""):
         with pytest.raises(ValueError, match="not a number"):
             parse_decimal(bad)
 
