@@ -1,4 +1,4 @@
-"""Rendering a round's outputs to bytes: ranking.csv/xlsx, the 公示 page, the manifest.
+"""Rendering a round's outputs to bytes: ranking.csv/xlsx and the manifest (the 公示 is flows.publicity).
 
 Every function here returns bytes and writes nothing, so the flow can render all
 outputs first and then write them all-or-nothing (`Workspace.write_outputs`).
@@ -15,23 +15,13 @@ import platform
 import re
 import zipfile
 from importlib import metadata
-from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from scoring import columns as C
 from scoring.rules import Programme, RoundConfig
 
-TEMPLATES = Path(__file__).parent / "templates"
 FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
-
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html", "j2"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
 
 
 def _cell(value: object) -> str:
@@ -121,54 +111,6 @@ def ranking_xlsx(ranking: pd.DataFrame, programme: Programme, config: RoundConfi
     buf = io.BytesIO()
     wb.save(buf)
     return deterministic_zip(buf.getvalue())
-
-
-def publicity_html(
-    ranking: pd.DataFrame,
-    programme: Programme,
-    config: RoundConfig,
-    *,
-    published_on: dt.date,
-    window: tuple[dt.date, dt.date],
-    calendar_warning: str = "",
-) -> bytes:
-    selected = ranking[ranking[C.OUTCOME] == C.SELECTED]
-    extra = [c for c in programme.columns if c.type == "choice"]
-    rows = [
-        {
-            "n": i + 1,
-            "enterprise": r[C.ENTERPRISE_NAME],
-            "title": r[C.TITLE],
-            "extras": [c.display(r[c.id]) for c in extra],
-            "amount_wan": _wan(int(r[C.AMOUNT_YUAN])),
-        }
-        for i, (_, r) in enumerate(selected.iterrows())
-    ]
-    html = _env.get_template("publicity.html.j2").render(
-        programme=programme,
-        config=config,
-        organiser=config.organiser or programme.department,
-        contact=config.contact or "",
-        rows=rows,
-        extra_labels=[c.label for c in extra],
-        total_wan=_wan(int(selected[C.AMOUNT_YUAN].sum())),
-        published_on=_zh_date(published_on),
-        window_from=_zh_date(window[0]),
-        window_to=_zh_date(window[1]),
-        working_days=programme.publicity.working_days,
-        calendar_warning=calendar_warning,
-    )
-    return html.encode("utf-8")
-
-
-def _wan(yuan: int) -> str:
-    """Yuan as 万元 with up to 4 decimals, no trailing zeros (200000 → 20, 125000 → 12.5)."""
-    whole, frac = divmod(yuan, 10000)
-    return f"{whole}" if frac == 0 else f"{whole}.{frac:04d}".rstrip("0")
-
-
-def _zh_date(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def software_versions() -> dict[str, str]:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from flows.holidays import work_calendar
 from flows.intake import RoundInputs, load_workspace
-from flows.outputs import manifest_json, publicity_html, ranking_csv, ranking_xlsx
+from flows.outputs import manifest_json, ranking_csv, ranking_xlsx
+from flows.publicity import publicity_html, publicity_xlsx
 from flows.settings import rounds_home
 from flows.state import Approval, RoundState
 from flows.workspace import Workspace, sha256_file
@@ -137,6 +138,7 @@ def publish(p: Prepared, approval: Approval) -> tuple[list[str], str]:
     p.files["publicity.html"] = publicity_html(
         p.result.ranking, p.programme, p.config, published_on=published_on, window=window, calendar_warning=warning
     )
+    p.files["publicity.xlsx"] = publicity_xlsx(p.result.ranking, p.programme, p.config, published_on=published_on, window=window)
     p.files["manifest.json"] = _manifest(p)
     english = (
         f"no PRC holiday data for {', '.join(str(y) for y in missing)}: the 公示 window was counted Monday–Friday; "
