@@ -26,7 +26,7 @@ from typing import Mapping
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -188,16 +188,21 @@ def build_score_workbook(
             note = _COLUMN_NOTES[name]
         cell.comment = Comment(note, _AUTHOR, width=220, height=90)
 
-    unlocked = Protection(locked=False)
+    # Named styles: registered once, assigned by name — per-cell style objects cost ~1 ms a row in openpyxl
+    number_format = "General" if decimals == 0 else "0." + "#" * decimals
+    styles = {
+        "rounds_id": NamedStyle("rounds_id", fill=_LOCKED_FILL, border=_BORDER, protection=Protection(locked=True)),
+        "rounds_score": NamedStyle("rounds_score", border=_BORDER, number_format=number_format,
+                                   protection=Protection(locked=False)),
+        "rounds_comment": NamedStyle("rounds_comment", border=_BORDER, protection=Protection(locked=False),
+                                     alignment=Alignment(wrap_text=True, vertical="top")),
+    }
+    for style in styles.values():
+        wb.add_named_style(style)
+    kinds = ["rounds_id"] * n_id + ["rounds_score"] * n_crit + ["rounds_comment"]
     for row in ws.iter_rows(min_row=2, max_row=last_row):
-        for cell in row:
-            cell.border = _BORDER
-            if cell.column <= n_id:
-                cell.fill = _LOCKED_FILL
-            else:
-                cell.protection = unlocked
-            if cell.column == n_id + n_crit + 1:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for cell, kind in zip(row, kinds):
+            cell.style = kind
 
     for i, crit in enumerate(programme.criteria):
         letter = get_column_letter(n_id + 1 + i)
@@ -219,8 +224,6 @@ def build_score_workbook(
         if last_row >= 2:
             dv.add(f"{letter}2:{letter}{last_row}")
             ws.add_data_validation(dv)
-            for (cell,) in ws.iter_rows(min_row=2, max_row=last_row, min_col=n_id + 1 + i, max_col=n_id + 1 + i):
-                cell.number_format = "General" if decimals == 0 else "0." + "#" * decimals
         ws.column_dimensions[letter].width = max(12, 2 * len(crit.name) + 4)
 
     for letter, width in zip("ABCD", (12, 14, 30, 40)):
