@@ -243,8 +243,14 @@ def validate_scores(
     programme: Programme,
     submissions: pd.DataFrame | None,
     experts: pd.DataFrame | None,
+    *,
+    assigned: pd.DataFrame | None = None,
 ) -> Parsed:
-    """Check and combine every score file; `submissions`/`experts` None skips the checks that need them."""
+    """Check and combine every score file; `submissions`/`experts` None skips the checks that need them.
+
+    `assigned` (columns expert_id, submission_id), when given, is the panel
+    assignment: a score for an application not assigned to that expert is refused.
+    """
     problems: list[Problem] = []
     parts = []
     for raw in raws:
@@ -268,7 +274,7 @@ def validate_scores(
         bad, found = _unknown(s, s.submission, C.SUBMISSION_ID, submissions[C.SUBMISSION_ID], "the submissions file")
         problems += found
         usable &= ~bad
-    problems += _pair_problems(s, present, usable, programme, submissions, experts)
+    problems += _pair_problems(s, present, usable, programme, submissions, experts, assigned)
 
     # by submission_id, expert_id, then the programme's criterion order (codes sort like the strings); stable
     key = (s.submission.codes * len(s.expert.uniques) + s.expert.codes) * (len(programme.criteria) + 1) + s.cidx
@@ -293,8 +299,10 @@ def parse_scores(
     programme: Programme,
     submissions: pd.DataFrame | None,
     experts: pd.DataFrame | None,
+    *,
+    assigned: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    return validate_scores(raws, programme, submissions, experts).unwrap()
+    return validate_scores(raws, programme, submissions, experts, assigned=assigned).unwrap()
 
 
 def _pair_problems(
@@ -304,8 +312,9 @@ def _pair_problems(
     programme: Programme,
     submissions: pd.DataFrame | None,
     experts: pd.DataFrame | None,
+    assigned: pd.DataFrame | None,
 ) -> list[Problem]:
-    """Duplicates, incomplete (expert, application) pairs and 回避 conflicts."""
+    """Duplicates, 回避 conflicts, unassigned and incomplete (expert, application) pairs."""
     problems: list[Problem] = []
     idx = np.flatnonzero(present)
     if not len(idx):
@@ -358,9 +367,30 @@ def _pair_problems(
                 row=int(s.rows[i]), column=C.EXPERT_ID,
             ))
 
+    refused = conflicted.copy()
+    if assigned is not None:
+        # assigned pairs as the same integer keys: ids absent from the scores cannot match anything
+        e_at = np.searchsorted(s.expert.uniques, assigned[C.EXPERT_ID].to_numpy(dtype=object))
+        s_at = np.searchsorted(s.submission.uniques, assigned[C.SUBMISSION_ID].to_numpy(dtype=object))
+        e_ok = e_at < len(s.expert.uniques)
+        s_ok = s_at < n_s
+        e_ok[e_ok] = s.expert.uniques[e_at[e_ok]] == assigned[C.EXPERT_ID].to_numpy(dtype=object)[e_ok]
+        s_ok[s_ok] = s.submission.uniques[s_at[s_ok]] == assigned[C.SUBMISSION_ID].to_numpy(dtype=object)[s_ok]
+        ok_pairs = (e_at * n_s + s_at)[e_ok & s_ok]
+        unassigned = ~np.isin(pair_ids, ok_pairs) & ~conflicted
+        for k in np.flatnonzero(lead & unassigned[pair_code]):
+            i = idx[k]
+            refused[pair_code[k]] = True
+            problems.append(Problem(
+                s.file(i),
+                f"{s.submission_of(i)} was not assigned to expert {s.expert_of(i)}; "
+                "scores are accepted only for the applications on the expert's own sheet",
+                row=int(s.rows[i]), column=C.SUBMISSION_ID,
+            ))
+
     bits = np.zeros(len(pair_ids), dtype="int64")
     np.bitwise_or.at(bits, pair_code, np.left_shift(1, s.cidx[idx]) | s.assumed[idx])
-    incomplete = (bits != (1 << n_c) - 1) & ~conflicted
+    incomplete = (bits != (1 << n_c) - 1) & ~refused
     for k in np.flatnonzero(lead & incomplete[pair_code]):
         i, have = idx[k], int(bits[pair_code[k]])
         lacking = [c.id for b, c in enumerate(programme.criteria) if not have >> b & 1]

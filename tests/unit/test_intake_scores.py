@@ -262,3 +262,16 @@ def test_conflicted_pair_is_not_also_asked_to_be_completed():
     rows = long_rows("E02", "S002", ["1", "1"])  # conflicted and incomplete: only the conflict is reported
     result = validate_scores([raw(LONG, rows, "scores/E02.csv")], programme(), SUBS, EXPERTS)
     assert [p.message[:2] for p in result.problems] == ["回避"]
+
+
+def test_scores_for_unassigned_applications_are_refused():
+    assigned = pd.DataFrame({C.EXPERT_ID: ["E01", "E03", "E77"], C.SUBMISSION_ID: ["S001", "S002", "S001"]})
+    rows = long_rows("E01", "S001", ["1"] * 5) + long_rows("E01", "S002", ["1"] * 2) + long_rows("E03", "S002", ["1"] * 5)
+    result = validate_scores([raw(LONG, rows, "scores/x.csv")], programme(), SUBS, EXPERTS, assigned=assigned)
+    # the unassigned pair is refused once; it is not also asked to be completed
+    assert msgs(result) == [
+        "scores/x.csv, row 7, column 'submission_id': S002 was not assigned to expert E01; "
+        "scores are accepted only for the applications on the expert's own sheet"
+    ]
+    ok = parse_scores([raw(LONG, rows[:5] + rows[7:], "scores/x.csv")], programme(), SUBS, EXPERTS, assigned=assigned)
+    assert len(ok) == 10
