@@ -19,6 +19,7 @@ EXIT_AWAITING_APPROVAL = 3
 EXIT_DECISION_REQUIRED = 4
 EXIT_REJECTED = 5
 EXIT_NOTICES_INCOMPLETE = 6
+EXIT_IN_PUBLICITY = 7
 
 EXIT_CODES = {
     EXIT_OK: "done",
@@ -28,6 +29,7 @@ EXIT_CODES = {
     EXIT_DECISION_REQUIRED: "a tie at the cut-off needs a recorded decision (`rounds decide`)",
     EXIT_REJECTED: "the ranking was rejected; see `rounds status`",
     EXIT_NOTICES_INCOMPLETE: "some notices were not delivered (failed, ambiguous or halted); see the report",
+    EXIT_IN_PUBLICITY: "the 公示 window is still open: run again after it ends (or `rounds finalise`)",
 }
 
 
@@ -63,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--order", required=True, metavar="ID,ID,...", help="the tied applications, first ranked first")
     decide.add_argument("--as", dest="name", required=True, metavar="NAME")
     decide.add_argument("--reason", required=True, help="why this order (recorded in the audit log)")
+
+    finalise = sub.add_parser("finalise", help="make the approved, published ranking final before its 公示 window ends")
+    finalise.add_argument("dir")
+    finalise.add_argument("--as", dest="name", required=True, metavar="NAME")
+    finalise.add_argument("--reason", required=True, help="why the window is not awaited (recorded in the audit log)")
 
     status = sub.add_parser("status", help="where a round stands: ranking, approval, notices, audit log")
     status.add_argument("dir")
@@ -183,6 +190,22 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_finalise(args: argparse.Namespace) -> int:
+    from flows.lifecycle import Lifecycle, StageError
+    from flows.state import RoundState
+    from flows.workspace import Workspace, sha256_file
+
+    ws = Workspace.at(args.dir)
+    ranking = ws.out / "ranking.csv"
+    lifecycle = Lifecycle(RoundState(ws.state_db))
+    if not ranking.is_file() or lifecycle.publicity(sha256_file(ranking)) is None:
+        raise StageError("only an approved ranking whose 公示 list is published can be finalised: run `rounds run` first")
+    lifecycle.override_final(sha256_file(ranking), args.name, args.reason)
+    print(f"Recorded: final before the end of 公示, by {args.name} ({args.reason}). "
+          f"Run `rounds run {args.dir}` to finalise and send the notices.")
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from flows import report
     from flows.workspace import Workspace
@@ -207,6 +230,7 @@ COMMANDS = {
     "check": cmd_check,
     "approve": cmd_approve,
     "decide": cmd_decide,
+    "finalise": cmd_finalise,
     "status": cmd_status,
     "demo": cmd_demo,
 }

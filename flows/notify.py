@@ -49,7 +49,7 @@ class SendSummary:
 
     @property
     def complete(self) -> bool:
-        return not self.halted and not self.problems and set(self.counts) <= {"sent"}
+        return not self.halted and not self.problems and all(n == 0 for s, n in self.counts.items() if s != "sent")
 
 
 def _sender() -> tuple[str, str]:

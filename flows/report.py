@@ -35,7 +35,7 @@ def counts_table(counts: dict[str, int], total_yuan: int, title: str = "") -> st
 
 
 def print_run(result: dict) -> int:
-    from flows.cli import EXIT_AWAITING_APPROVAL, EXIT_NOTICES_INCOMPLETE, EXIT_OK, EXIT_REJECTED
+    from flows.cli import EXIT_AWAITING_APPROVAL, EXIT_IN_PUBLICITY, EXIT_NOTICES_INCOMPLETE, EXIT_OK, EXIT_REJECTED
 
     ws = Path(result["workspace"])
     print(counts_table(result["counts"], result["total_yuan"], f"Round {result['round_id']}"))
@@ -55,6 +55,15 @@ def print_run(result: dict) -> int:
     print(f"  approved by {a['decided_by']} at {a['at']} ({a['via']})")
     if result.get("calendar_warning"):
         print(f"warning: {result['calendar_warning']}")
+    pub = result["publicity"]
+    print(f"  公示 published {pub['published_on']}, objections until {pub['window_to']}: {ws / 'out' / 'publicity.html'}")
+    if result["status"] == "in_publicity":
+        print(f"\nNot final yet: {result['final_blocked']}. Notices go out when the round is final.")
+        print(f"  record an objection:   rounds object {ws} SUBMISSION_ID --by NAME --text TEXT")
+        print(f"  after the window:      rounds run {ws}")
+        print(f"  final before it ends:  rounds finalise {ws} --as NAME --reason TEXT")
+        return EXIT_IN_PUBLICITY
+    print(f"  final: {result['final']}")
     prep, sent = result["notices_prepared"], result["notices"]
     print(f"\nNotices: {prep['new']} newly prepared, {prep['unchanged']} unchanged; sent in this run: {sent['sent_now']}")
     print("  by state: " + (", ".join(f"{k} {v}" for k, v in sorted(sent["counts"].items()) if v) or "none"))

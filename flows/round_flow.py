@@ -9,6 +9,7 @@ out/round.sqlite.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from prefect import flow, task
@@ -19,13 +20,16 @@ from prefect.runtime import flow_run as current_flow_run
 
 from flows import notify, stages
 from flows.approval import ApprovalInput, record
+from flows.lifecycle import Lifecycle
 from flows.settings import api_server_configured
-from flows.state import Approval, RoundState
+from flows.state import SHANGHAI, Approval, RoundState
 from flows.workspace import Workspace
 
 AWAITING_APPROVAL = "awaiting_approval"
 REJECTED = "rejected"
+IN_PUBLICITY = "in_publicity"
 COMPLETED = "completed"
+ONE_SHOT_REASON = "rounds run --approve-as: the whole round in one run, without waiting for the end of 公示"
 
 
 @task(name="intake-and-rank", cache_policy=NO_CACHE)
@@ -40,7 +44,9 @@ def write_ranking(p: stages.Prepared) -> list[str]:
 
 @task(name="publish-publicity", cache_policy=NO_CACHE)
 def publish(p: stages.Prepared, approval: Approval) -> tuple[list[str], str]:
-    return stages.publish(p, approval)
+    changed, warning = stages.publish(p, approval)
+    Lifecycle(RoundState(p.ws.state_db)).record_publicity(p.ranking_hash, p.published_on, p.window)
+    return changed, warning
 
 
 @task(name="prepare-notices", cache_policy=NO_CACHE)
@@ -104,8 +110,11 @@ def run_round(
     """Run a round from its workspace folder up to approval, and on from there once approved."""
     p = intake_and_rank(workspace)
     state = RoundState(p.ws.state_db)
+    lifecycle = Lifecycle(state)
     changed = write_ranking(p)
     state.log("system", "ranking_written", p.config.round_id, ranking_sha256=p.ranking_hash, changed=changed)
+    if state.approval_for(p.ranking_hash) is None:
+        lifecycle.move("scored", ranking_sha256=p.ranking_hash)
     _artifacts(p)
     wait = api_server_configured() if wait_for_approval is None else wait_for_approval
     approval = _obtain_approval(p, state, approve_as, comment, wait, approval_timeout)
@@ -122,16 +131,25 @@ def run_round(
         return {**result, "status": AWAITING_APPROVAL}
     if not approval.approved:
         return {**result, "status": REJECTED, "approval": approval.__dict__}
+    if not lifecycle.at_least("approved"):
+        lifecycle.move("approved", approval.decided_by, ranking_sha256=p.ranking_hash)
     _, calendar_warning = publish(p, approval)
+    if not lifecycle.at_least("publicised"):
+        lifecycle.move("publicised", window_from=p.window[0], window_to=p.window[1])
+    result.update(approval=approval.__dict__, outputs=sorted(p.files), calendar_warning=calendar_warning,
+                  publicity={"published_on": p.published_on.isoformat(), "window_from": p.window[0].isoformat(),
+                             "window_to": p.window[1].isoformat()})
+    if approve_as and lifecycle.final_override(p.ranking_hash) is None:
+        lifecycle.override_final(p.ranking_hash, approve_as, ONE_SHOT_REASON)
+    may, why = lifecycle.may_finalise(p.ranking_hash, dt.datetime.now(SHANGHAI).date())
+    if not may:
+        return {**result, "status": IN_PUBLICITY, "final_blocked": why}
+    if not lifecycle.at_least("final"):
+        lifecycle.move("final", why=why)
     prepared = prepare_notices(p, approval)
     sent = send_notices(p, approval)
+    if sent.complete and not prepared.conflicts and not lifecycle.at_least("notified"):
+        lifecycle.move("notified", counts=sent.counts)
     state.log("system", "round_run_completed", p.config.round_id, notices=sent.as_dict())
-    return {
-        **result,
-        "status": COMPLETED,
-        "approval": approval.__dict__,
-        "outputs": sorted(p.files),
-        "calendar_warning": calendar_warning,
-        "notices_prepared": prepared.as_dict(),
-        "notices": sent.as_dict(),
-    }
+    return {**result, "status": COMPLETED, "final": why, "notices_prepared": prepared.as_dict(),
+            "notices": sent.as_dict()}

@@ -34,6 +34,8 @@ class Prepared:
     files: dict[str, bytes] = field(default_factory=dict)
     input_hashes: dict[str, str] = field(default_factory=dict)
     decisions: list[dict] = field(default_factory=list)
+    published_on: dt.date | None = None
+    window: tuple[dt.date, dt.date] | None = None
 
     @property
     def ranking_hash(self) -> str:
@@ -127,6 +129,7 @@ def publish(p: Prepared, approval: Approval) -> tuple[list[str], str]:
     published_on = p.config.publicity_start or dt.date.fromisoformat(approval.at[:10])
     calendar = work_calendar(rounds_home(), p.ws.root)
     window = publicity_window(published_on, p.programme.publicity.working_days, calendar)
+    p.published_on, p.window = published_on, window
     missing = uncovered_years(window[0], window[1], calendar)
     warning = ""
     if missing:

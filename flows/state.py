@@ -47,6 +47,19 @@ CREATE TABLE IF NOT EXISTS approval_requests (
     flow_run_id TEXT,
     summary TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS publicity (
+    ranking_hash TEXT PRIMARY KEY,
+    published_on TEXT NOT NULL,
+    window_from TEXT NOT NULL,
+    window_to TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS final_overrides (
+    ranking_hash TEXT PRIMARY KEY,
+    decided_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -88,6 +101,12 @@ class RoundState:
         self.path = Path(path)
 
     @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One immediate (write-locking) transaction; committed on success, rolled back on error."""
+        with self._db() as db:
+            yield db
+
+    @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -107,6 +126,13 @@ class RoundState:
 
     def exists(self) -> bool:
         return self.path.is_file()
+
+    def get(self, key: str) -> str | None:
+        if not self.exists():
+            return None
+        with self._db() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (row[0] if isinstance(row[0], str) else bytes(row[0]).decode())
 
     def signing_key(self) -> bytes:
         """This round's secret for Message-IDs: made once, kept with the round, so reruns agree."""

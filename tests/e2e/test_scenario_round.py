@@ -72,10 +72,32 @@ def test_without_a_server_the_run_stops_at_approval_and_continues_after_rounds_a
     assert main(["approve", str(handwritten), "--as", "林处长", "--comment", "同意"]) == 0
     assert "Approved" in capsys.readouterr().out
     second = run_round(str(handwritten), wait_for_approval=False)
-    assert second["status"] == "completed"
+    # approved and published: the 公示 window (from today, the approval date) is open, nothing is sent yet
+    assert second["status"] == "in_publicity"
     assert second["approval"]["decided_by"] == "林处长" and second["approval"]["via"] == "rounds approve"
-    assert len(catcher.paths()) == 17
     assert (handwritten / "out" / "publicity.html").is_file()
+    assert catcher.paths() == []
+    assert main(["finalise", str(handwritten), "--as", "林处长", "--reason", "市政府专题会议要求提前下达"]) == 0
+    third = run_round(str(handwritten), wait_for_approval=False)
+    assert third["status"] == "completed" and "林处长" in third["final"]
+    assert len(catcher.paths()) == 17
+    with sqlite3.connect(handwritten / "out" / "round.sqlite") as db:
+        stages = [s for (s,) in db.execute("SELECT subject FROM audit WHERE action = 'stage' ORDER BY id")]
+    assert stages == ["scored", "approved", "publicised", "final", "notified"]
+
+
+def test_after_the_window_the_round_becomes_final_without_override(handwritten, catcher):
+    text = (handwritten / "round.toml").read_text(encoding="utf-8")
+    (handwritten / "round.toml").write_text(
+        text.replace('contact = "0591-87000000"', 'contact = "0591-87000000"\npublicity_start = 2026-09-30'),
+        encoding="utf-8")
+    run_round(str(handwritten), wait_for_approval=False)
+    assert main(["approve", str(handwritten), "--as", "林处长"]) == 0
+    res = run_round(str(handwritten), wait_for_approval=False)
+    # 2026-09-30 plus 5 working days across the National Day holiday ends on 2026-10-12
+    assert res["publicity"] == {"published_on": "2026-09-30", "window_from": "2026-09-30", "window_to": "2026-10-12"}
+    assert res["status"] == "completed" and "2026-10-12" in res["final"]
+    assert len(catcher.paths()) == 17
 
 
 def test_rejection_is_recorded_and_nothing_is_published(handwritten, catcher):
@@ -114,9 +136,9 @@ def test_paused_run_is_resumed_by_rounds_approve(handwritten, catcher):
     t.join(timeout=120)
     assert time.monotonic() - answered < 60, "the pause was not resumed through the API (it timed out)"
     assert not t.is_alive()
-    assert box["result"]["status"] == "completed"
+    assert box["result"]["status"] == "in_publicity"
     assert box["result"]["approval"]["decided_by"] == "王局长"
-    assert len(catcher.paths()) == 17
+    assert catcher.paths() == []
 
 
 def test_cli_run_prints_summary_and_exit_code(handwritten, catcher, capsys):
@@ -127,3 +149,4 @@ def test_cli_run_prints_summary_and_exit_code(handwritten, catcher, capsys):
     code = main(["run", str(handwritten), "--approve-as", "demo"])
     out = capsys.readouterr().out
     assert code == 0 and "sent 17" in out and "publicity.html" in out
+    assert "without waiting for the end of 公示" in out
