@@ -12,15 +12,18 @@ flagged in every report.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from notices.errors import DeliveryHalted
 from notices.mailer import Mailer, SendResult
-from notices.outbox import FAILED, RETRY, SENT, STATES, Claimed, Outbox, OutboxRow, stamp
+from notices.outbox import FAILED, RETRY, SENT, STATES, Claimed, Outbox, OutboxRow, Result
 
 Progress = Callable[[int, int], None]
 
@@ -110,6 +113,78 @@ class _RateLimiter:
             await asyncio.sleep(slot - now)
 
 
+class _OutboxThread:
+    """Every outbox call of a delivery runs in this one thread.
+
+    A durable claim waits for the disk (an fsync, milliseconds on a busy
+    machine); run on the event loop it would stall every SMTP connection.
+    Here only the worker that asked waits. Results that queue up while the
+    thread is busy are committed together (a group commit); each worker still
+    waits for its own result to be committed before its next message.
+    """
+
+    def __init__(self, outbox: Outbox):
+        self.outbox = outbox
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="outbox-writer", daemon=True)
+
+    def __enter__(self) -> "_OutboxThread":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put(("call", future, (fn, args, kwargs)))
+        return await asyncio.wrap_future(future)
+
+    async def record(self, result: Result) -> None:
+
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put(("result", future, result))
+        await asyncio.wrap_future(future)
+
+    def _serve(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            group: list[tuple[concurrent.futures.Future, Result]] = []
+            for item in batch:
+                if item is not None and item[0] == "result":
+                    group.append((item[1], item[2]))
+                    continue
+                self._flush(group)
+                group = []
+                if item is None:
+                    return
+                _, future, (fn, args, kwargs) = item
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting worker
+                    future.set_exception(exc)
+            self._flush(group)
+
+    def _flush(self, group: list[tuple[concurrent.futures.Future, Result]]) -> None:
+        if not group:
+            return
+        try:
+            self.outbox.record_many([result for _, result in group])
+        except BaseException as exc:  # noqa: BLE001 - every waiting worker learns of it
+            for future, _ in group:
+                future.set_exception(exc)
+        else:
+            for future, _ in group:
+                future.set_result(None)
+
+
 @dataclass
 class _Run:
     outbox: Outbox
@@ -124,6 +199,7 @@ class _Run:
     progress: Progress | None
     rng: random.Random
     limiter: _RateLimiter
+    db: _OutboxThread
     total: int = 0
     done: int = 0
     sent: int = 0
@@ -141,8 +217,8 @@ class _Run:
 
     async def worker(self) -> None:
         while self.halted is None:
-            batch = self.outbox.claim(self.claim_batch, round_id=self.round_id,
-                                      include_ambiguous=self.include_ambiguous)
+            batch = await self.db.call(self.outbox.claim, self.claim_batch, round_id=self.round_id,
+                                       include_ambiguous=self.include_ambiguous)
             if not batch:
                 if not await self._wait_for_work():
                     return
@@ -152,7 +228,7 @@ class _Run:
             try:
                 for index, row in enumerate(batch):
                     if self.halted is not None:
-                        self.outbox.release([r.key for r in batch[index:]])
+                        await self.db.call(self.outbox.release, [r.key for r in batch[index:]])
                         break
                     await self.limiter.wait()
                     result = await self.mailer.send(sender=row.sender, recipient=row.recipient,
@@ -165,7 +241,8 @@ class _Run:
 
     async def _wait_for_work(self) -> bool:
         """Nothing due now: wait for retries or for other workers' results, or stop."""
-        n, due = self.outbox.outstanding(round_id=self.round_id, include_ambiguous=self.include_ambiguous)
+        n, due = await self.db.call(self.outbox.outstanding, round_id=self.round_id,
+                                    include_ambiguous=self.include_ambiguous)
         if n == 0:
             return False
         if self.in_flight == 0 and (due is None or not self.wait_for_retries):
@@ -181,27 +258,27 @@ class _Run:
     async def _handle(self, row: Claimed, result: SendResult) -> None:
         status = result.status
         if status == "sent":
-            self.outbox.record(row.key, SENT, result.reply)
+            await self.db.record(Result(row.key, SENT, result.reply))
             self.sent += 1
             self.unavailable = 0
             self.tick()
         elif status == "permanent":
-            self.outbox.record(row.key, FAILED, result.reply, ambiguous=result.uncertain)
+            await self.db.record(Result(row.key, FAILED, result.reply, ambiguous=result.uncertain))
             self.failed += 1
             self.tick()
         elif status == "temporary":
             if row.attempts >= self.max_attempts:
-                self.outbox.record(row.key, FAILED, f"gave up after {row.attempts} attempts: {result.reply}",
-                                   ambiguous=result.uncertain)
+                await self.db.record(Result(row.key, FAILED, f"gave up after {row.attempts} attempts: {result.reply}",
+                                            ambiguous=result.uncertain))
                 self.failed += 1
                 self.tick()
             else:
                 delay = backoff(row.attempts, self.base_delay, self.max_delay, self.rng)
                 due = self.outbox.clock() + dt.timedelta(seconds=delay)
-                self.outbox.record(row.key, RETRY, result.reply, next_attempt_at=due, ambiguous=result.uncertain)
+                await self.db.record(Result(row.key, RETRY, result.reply, due, ambiguous=result.uncertain))
                 self.retried += 1
         elif status == "unavailable":
-            self.outbox.release([row.key])
+            await self.db.call(self.outbox.release, [row.key])
             self.unavailable += 1
             if self.unavailable >= MAX_UNAVAILABLE:
                 self._halt(f"the SMTP server cannot be reached ({result.reply}); nothing more was sent",
@@ -209,7 +286,7 @@ class _Run:
             else:
                 await asyncio.sleep(backoff(self.unavailable, self.base_delay, self.max_delay, self.rng))
         else:  # halt
-            self.outbox.release([row.key])
+            await self.db.call(self.outbox.release, [row.key])
             self._halt(result.reply, result.reply)
 
     def _halt(self, message: str, reply: str) -> None:
@@ -251,17 +328,18 @@ async def deliver_async(outbox: Outbox, mailer: Mailer, *, connections: int | No
     with outbox.backend.delivery_lock():
         recovered = outbox.recover(round_id=round_id) if outbox.backend.exclusive else \
             outbox.recover(round_id=round_id, stale_after=lease)
-        run = _Run(outbox=outbox, mailer=mailer, round_id=round_id, max_attempts=max_attempts,
-                   base_delay=retry_base_delay, max_delay=retry_max_delay, include_ambiguous=retry_ambiguous,
-                   wait_for_retries=wait_for_retries, claim_batch=max(1, claim_batch), progress=progress,
-                   rng=random.Random(seed), limiter=_RateLimiter(rate))
-        run.total, _ = outbox.outstanding(round_id=round_id, include_ambiguous=retry_ambiguous)
-        if progress is not None:
-            progress(0, run.total)
-        try:
-            await asyncio.gather(*(run.worker() for _ in range(workers)))
-        finally:
-            await mailer.aclose()
+        with _OutboxThread(outbox) as db:
+            run = _Run(outbox=outbox, mailer=mailer, round_id=round_id, max_attempts=max_attempts,
+                       base_delay=retry_base_delay, max_delay=retry_max_delay, include_ambiguous=retry_ambiguous,
+                       wait_for_retries=wait_for_retries, claim_batch=max(1, claim_batch), progress=progress,
+                       rng=random.Random(seed), limiter=_RateLimiter(rate), db=db)
+            run.total, _ = outbox.outstanding(round_id=round_id, include_ambiguous=retry_ambiguous)
+            if progress is not None:
+                progress(0, run.total)
+            try:
+                await asyncio.gather(*(run.worker() for _ in range(workers)))
+            finally:
+                await mailer.aclose()
     report = build_report(outbox, round_id=round_id)
     report.sent_now, report.failed_now, report.retried = run.sent, run.failed, run.retried
     report.recovered = recovered

@@ -1,7 +1,7 @@
 """The durable outbox: every notice's exact bytes and where it stands.
 
-One row per (round_id, submission_id, kind), holding the rendered message once
-with its SHA-256. States:
+One row per (round_id, submission_id, kind); the rendered message is stored
+once, under its SHA-256, in a table of bodies. States:
 
     prepared -> approved -> sending -> sent
                               |  ^-> retry  (temporary failure; due again at next_attempt_at)
@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 from notices.message import validate_address
 from notices.outbox_model import (  # noqa: F401  (re-exported: the outbox's public vocabulary)
     AMBIGUOUS, APPROVED, FAILED, PREPARED, REPLACEABLE, RETRY, SENDING, SENT, STATES, Claimed, Clock,
-    Conflict, Key, OutboxItem, OutboxRow, PrepareReport, stamp, utc_now,
+    Conflict, Key, OutboxItem, OutboxRow, PrepareReport, Result, stamp, utc_now,
 )
 from notices.outbox_store import Backend, PostgresBackend, SqliteBackend, is_postgres_url
 
@@ -89,6 +89,7 @@ class Outbox:
                 raise ValueError(f"notice {'/'.join(item.key)} has no body bytes")
         now = self._now()
         new: list[tuple] = []
+        bodies: list[tuple[str, bytes]] = []
         events: list[tuple] = []
         conflicts: list[Conflict] = []
         unchanged = rebound = replaced = 0
@@ -103,8 +104,9 @@ class Outbox:
                 sha = hashlib.sha256(item.body).hexdigest()
                 old = existing.get(item.key)
                 if old is None:
+                    bodies.append((sha, item.body))
                     new.append((*item.key, item.outcome, item.sender, item.recipient.strip(" \t"),
-                                item.message_id, item.body, sha, item.ranking_hash, PREPARED, now, now))
+                                item.message_id, sha, item.ranking_hash, PREPARED, now, now))
                     events.append((*item.key, now, "prepared", 0, sha))
                     continue
                 old_sha, state, old_hash = old
@@ -118,22 +120,26 @@ class Outbox:
                     else:
                         unchanged += 1
                 elif replace_unsent and state in REPLACEABLE:
+                    bodies.append((sha, item.body))
                     cur.execute("UPDATE outbox_notices SET outcome = ?, sender = ?, recipient = ?, message_id = ?, "
-                                "body = ?, body_sha256 = ?, ranking_hash = ?, approved_hash = NULL, state = ?, "
+                                "body_sha256 = ?, ranking_hash = ?, approved_hash = NULL, state = ?, "
                                 "attempts = 0, last_reply = '', next_attempt_at = NULL, approved_at = NULL, "
                                 "prepared_at = ?, updated_at = ? WHERE round_id = ? AND submission_id = ? "
                                 "AND kind = ?",
                                 (item.outcome, item.sender, item.recipient.strip(" \t"), item.message_id,
-                                 item.body, sha, item.ranking_hash, PREPARED, now, now, *item.key))
+                                 sha, item.ranking_hash, PREPARED, now, now, *item.key))
                     events.append((*item.key, now, "replaced", 0, f"{old_sha} -> {sha} (was {state})"))
                     replaced += 1
                 else:
                     conflicts.append(Conflict(*item.key, state=state, stored_sha256=old_sha, new_sha256=sha))
+            if bodies:
+                cur.executemany("INSERT INTO outbox_bodies (body_sha256, body) VALUES (?, ?) "
+                                "ON CONFLICT (body_sha256) DO NOTHING", bodies)
             if new:
                 cur.executemany(
                     "INSERT INTO outbox_notices (round_id, submission_id, kind, outcome, sender, recipient, "
-                    "message_id, body, body_sha256, ranking_hash, state, prepared_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
+                    "message_id, body_sha256, ranking_hash, state, prepared_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
             self._log(cur, events)
         return PrepareReport(new=len(new), unchanged=unchanged, conflicts=tuple(conflicts),
                              rebound=rebound, replaced=replaced)
@@ -203,10 +209,12 @@ class Outbox:
                             [(SENDING, p[3], now, now, p[0], p[1], p[2]) for p in picks])
             claimed = []
             for p in picks:
-                cur.execute("SELECT sender, recipient, message_id, body, attempts, ambiguous FROM outbox_notices "
-                            "WHERE round_id = ? AND submission_id = ? AND kind = ?", p[:3])
+                cur.execute("SELECT n.sender, n.recipient, n.message_id, b.body, n.attempts, n.ambiguous "
+                            "FROM outbox_notices n JOIN outbox_bodies b ON b.body_sha256 = n.body_sha256 "
+                            "WHERE n.round_id = ? AND n.submission_id = ? AND n.kind = ?", p[:3])
                 r = cur.fetchone()
-                assert r is not None
+                if r is None:  # pragma: no cover - the row was just updated in this transaction
+                    raise RuntimeError(f"outbox row {p[:3]} vanished while being claimed")
                 claimed.append(Claimed(p[0], p[1], p[2], sender=r[0], recipient=r[1], message_id=r[2],
                                        body=bytes(r[3]), attempts=int(r[4]), ambiguous=bool(r[5]),
                                        claimed_from=p[3]))
@@ -215,22 +223,28 @@ class Outbox:
 
     def record(self, key: Key, state: str, reply: str, *, next_attempt_at: dt.datetime | None = None,
                ambiguous: bool = False) -> None:
-        """The result of one attempt: sent, retry (due at next_attempt_at) or failed.
+        """The result of one attempt: sent, retry (due at next_attempt_at) or failed."""
+        self.record_many([Result(key, state, reply, next_attempt_at, ambiguous)])
+
+    def record_many(self, results: Sequence["Result"]) -> None:
+        """Several results in one transaction (a group commit by the deliverer's writer thread).
 
         Committed without waiting for the disk (see outbox_store): cheap enough
         to do right after every 250, keeping the duplicate window small.
         """
-        if state not in (SENT, RETRY, FAILED):
-            raise ValueError(f"cannot record state {state!r}")
+        for r in results:
+            if r.state not in (SENT, RETRY, FAILED):
+                raise ValueError(f"cannot record state {r.state!r}")
         now = self._now()
-        due = stamp(next_attempt_at) if next_attempt_at is not None else None
+        rows = [(r.state, r.reply, stamp(r.next_attempt_at) if r.next_attempt_at is not None else None,
+                 r.state, now, int(r.ambiguous), now, *r.key, SENDING) for r in results]
         with self.backend.transaction(durable=False) as cur:
-            cur.execute("UPDATE outbox_notices SET state = ?, last_reply = ?, next_attempt_at = ?, claimed_from = NULL, "
-                        "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, "
-                        "ambiguous = CASE WHEN ? = 1 THEN 1 ELSE ambiguous END, updated_at = ? "
-                        "WHERE round_id = ? AND submission_id = ? AND kind = ? AND state = ?",
-                        (state, reply, due, state, now, int(ambiguous), now, *key, SENDING))
-            self._log(cur, [(*key, now, state, 0, reply)])
+            cur.executemany("UPDATE outbox_notices SET state = ?, last_reply = ?, next_attempt_at = ?, "
+                            "claimed_from = NULL, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, "
+                            "ambiguous = CASE WHEN ? = 1 THEN 1 ELSE ambiguous END, updated_at = ? "
+                            "WHERE round_id = ? AND submission_id = ? AND kind = ? AND state = ?", rows)
+            # a plain success is on the row itself (state, sent_at, last_reply); the log keeps the rest
+            self._log(cur, [(*r.key, now, r.state, 0, r.reply) for r in results if r.state != SENT or r.ambiguous])
 
     def release(self, keys: Sequence[Key]) -> None:
         """Put claimed rows that were never attempted back where they came from (halted run)."""
@@ -294,7 +308,8 @@ class Outbox:
 
     def body(self, key: Key) -> bytes:
         with self.backend.transaction() as cur:
-            cur.execute("SELECT body FROM outbox_notices WHERE round_id = ? AND submission_id = ? AND kind = ?", key)
+            cur.execute("SELECT b.body FROM outbox_notices n JOIN outbox_bodies b ON b.body_sha256 = n.body_sha256 "
+                        "WHERE n.round_id = ? AND n.submission_id = ? AND n.kind = ?", key)
             r = cur.fetchone()
         if r is None:
             raise KeyError(key)
@@ -307,8 +322,7 @@ class Outbox:
             chunk = rows[start:start + batch]
             with self.backend.transaction() as cur:
                 for row in chunk:
-                    cur.execute("SELECT body FROM outbox_notices WHERE round_id = ? AND submission_id = ? "
-                                "AND kind = ?", row.key)
+                    cur.execute("SELECT body FROM outbox_bodies WHERE body_sha256 = ?", (row.body_sha256,))
                     r = cur.fetchone()
                     if r is not None:
                         yield row, bytes(r[0])

@@ -124,3 +124,14 @@ class Claimed:
     @property
     def key(self) -> Key:
         return (self.round_id, self.submission_id, self.kind)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one attempt, to be recorded: sent, retry (due at next_attempt_at) or failed."""
+
+    key: Key
+    state: str
+    reply: str
+    next_attempt_at: dt.datetime | None = None
+    ambiguous: bool = False

@@ -5,6 +5,11 @@ timestamps as text, `?` placeholders translated for psycopg); a backend only
 supplies the connection, the blob type, the durable/non-durable commit and
 the row lock used when claiming work.
 
+Message bytes live in their own content-addressed table (`outbox_bodies`,
+keyed by SHA-256): stored once, and a state change rewrites a small row
+instead of a 10 kB record with its overflow pages. A replaced body stays
+there too, so what was prepared earlier remains on record.
+
 Durability is split on purpose. Claiming rows (-> `sending`) is committed
 durably (SQLite `synchronous=FULL`, PostgreSQL `synchronous_commit=on`) before
 any SMTP transaction starts; recording a result is committed without waiting
@@ -41,7 +46,6 @@ _DDL = (
         sender TEXT NOT NULL,
         recipient TEXT NOT NULL,
         message_id TEXT NOT NULL UNIQUE,
-        body {blob} NOT NULL,
         body_sha256 TEXT NOT NULL,
         ranking_hash TEXT NOT NULL,
         approved_hash TEXT,
@@ -58,6 +62,10 @@ _DDL = (
         updated_at TEXT NOT NULL,
         PRIMARY KEY (round_id, submission_id, kind)
     )""",
+    """CREATE TABLE IF NOT EXISTS outbox_bodies (
+        body_sha256 TEXT PRIMARY KEY,
+        body {blob} NOT NULL
+    )""",
     "CREATE INDEX IF NOT EXISTS outbox_notices_state ON outbox_notices (state, round_id, submission_id, kind)",
     """CREATE TABLE IF NOT EXISTS outbox_events (
         round_id TEXT NOT NULL,
@@ -68,7 +76,7 @@ _DDL = (
         attempt INTEGER NOT NULL DEFAULT 0,
         detail TEXT NOT NULL DEFAULT ''
     )""",
-    "CREATE INDEX IF NOT EXISTS outbox_events_key ON outbox_events (round_id, submission_id, kind)",
+    # no index on outbox_events: it is written on every transition and read only for an audit
 )
 
 
