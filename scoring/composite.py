@@ -69,6 +69,7 @@ def indicator_scores(cohort: pd.DataFrame, programme: Programme) -> pd.DataFrame
         index = [acc + weights[ind.id] * s for acc, s in zip(index, scaled)]
     total = sum(weights.values(), Fraction(0))
     out[INDEX_EXACT] = pd.Series([v / total for v in index], dtype=object)
+    out.attrs["flat"] = tuple(i.id for i in programme.indicators if len(set(cohort[i.id].tolist())) <= 1)
     return out
 
 
@@ -102,7 +103,8 @@ def composite_scores(panel: pd.DataFrame, cohort: pd.DataFrame, programme: Progr
     composite = [share * idx + (1 - share) * Fraction(int(pc), 100) for idx, pc in zip(out[INDEX_EXACT], out[PANEL_CENTS])]
     out[C.SCORE_CENTS] = pd.Series([round_half_up_cents(v.numerator, v.denominator) for v in composite], dtype="int64")
     out[GRADE] = [grade_of(int(c), programme) for c in out[C.SCORE_CENTS]]
-    out[GRADE_NOTE] = [_note(r, programme) for r in out.to_dict("records")]
+    flat = parts.attrs.get("flat", ())
+    out[GRADE_NOTE] = [_note(r, programme, flat) for r in out.to_dict("records")]
     out[PANEL_SCORE] = [format_cents(int(c)) for c in out[PANEL_CENTS]]
     out[INDEX] = [format_exact(v) for v in out[INDEX_EXACT]]
     for ind in programme.indicators:
@@ -118,8 +120,12 @@ def grade_of(cents: int, programme: Programme) -> str:
     return ""
 
 
-def _note(r: dict, programme: Programme) -> str:
-    """Why this grade: the composite against the edges, the two parts, and the indicators that drove it."""
+def _note(r: dict, programme: Programme, flat: tuple[str, ...]) -> str:
+    """Why this grade: the composite against the edges, the two parts, and the indicators that drove it.
+
+    Indicators on which the whole cohort is equal (`flat`) drive nothing: they are
+    named apart, with the value every platform got for them.
+    """
     assert programme.scoring is not None
     share = programme.scoring.indicator_share
     cents = int(r[C.SCORE_CENTS])
@@ -141,13 +147,17 @@ def _note(r: dict, programme: Programme) -> str:
         f"专家评分{format_cents(int(r[PANEL_CENTS]))}（占{_pct(100 - share)}）"
     )
     names = {i.id: i.name for i in programme.indicators}
-    ranked = sorted(programme.indicators, key=lambda i: -r[scaled_column(i.id)])  # stable: declared order on ties
+    varying = [i for i in programme.indicators if i.id not in flat]
+    ranked = sorted(varying, key=lambda i: -r[scaled_column(i.id)])  # stable: declared order on ties
     shown = lambda ids: "、".join(f"{names[i.id]}{format_exact(r[scaled_column(i.id)])}" for i in ids)  # noqa: E731
     drivers = ""
     if len(ranked) >= 3:
         drivers = f"；领先指标：{shown(ranked[:2])}；最弱指标：{shown(ranked[-1:])}"
     elif ranked:
         drivers = f"；各指标：{shown(ranked)}"
+    if flat:
+        drivers += (f"；{'、'.join(names[i] for i in flat)}参评对象间无差异，"
+                    f"均计{format_exact(Fraction(programme.scoring.flat_indicator_score))}分")
     return f"{head}：{parts}{drivers}"
 
 

@@ -153,7 +153,7 @@ def _provincial_award(subs: pd.DataFrame, ctx: ReviewContext) -> pd.Series:
 
 def _certified(subs: pd.DataFrame, ctx: ReviewContext) -> pd.Series:
     n = subs["certificates"].astype("Int64")
-    return _failing((n <= 0).fillna(True), "未申报取得职业技能等级证书的人数")
+    return _failing((n <= 0).fillna(True), "申报取得职业技能等级证书的人数为0，没有可补贴的证书")
 
 
 RULES: dict[str, Rule] = {

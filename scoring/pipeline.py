@@ -133,7 +133,8 @@ def evaluate_round(
         if programme.kind == "composite":
             panel = composite.composite_scores(panel, subs_eligible, programme)
         panel = panel.merge(criterion_values(eligible_scores, programme), on=C.SUBMISSION_ID, how="left")
-        panel = panel.merge(subs_eligible[[C.SUBMISSION_ID, C.CREDIT_CODE, C.SUBMITTED_AT]], on=C.SUBMISSION_ID, how="left")
+        carried = dict.fromkeys([C.SUBMISSION_ID, C.CREDIT_CODE, C.SUBMITTED_AT, *programme.award.column_refs().values()])
+        panel = panel.merge(subs_eligible[list(carried)], on=C.SUBMISSION_ID, how="left")
         panel = _with_priors(panel, priors)
         ranked = rank_applications(panel, programme, decisions)
     else:
@@ -171,6 +172,20 @@ def _check_panels(eligible_ids: set[str], panel: pd.DataFrame, programme: Progra
         raise InputError(problems)
 
 
+def _as_written(frame: pd.DataFrame, programme: Programme) -> pd.DataFrame:
+    """Programme columns as a person writes them in the ranking: dates as 2026-03-10, yes/no as 是/否."""
+    out = frame.copy()
+    for spec in programme.columns:
+        values = out[spec.id]
+        if spec.type == "date":
+            out[spec.id] = ["" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d") for v in values]
+        elif spec.type == "datetime":
+            out[spec.id] = ["" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d %H:%M:%S") for v in values]
+        elif spec.type == "bool":
+            out[spec.id] = ["" if pd.isna(v) else ("是" if bool(v) else "否") for v in values]
+    return out
+
+
 def _assemble(subs: pd.DataFrame, reviewed: pd.DataFrame, capped: pd.DataFrame, programme: Programme) -> pd.DataFrame:
     cols = output_columns(programme)
     extra = extra_columns(programme)
@@ -195,6 +210,7 @@ def _assemble(subs: pd.DataFrame, reviewed: pd.DataFrame, capped: pd.DataFrame, 
 
     parts = [p[cols] for p in (ranked, inel) if len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else ranked[cols].reset_index(drop=True)
+    out = _as_written(out, programme)
     out[C.RANK] = out[C.RANK].astype("Int64")
     out[C.N_EXPERTS] = out[C.N_EXPERTS].astype("int64")
     out[C.AMOUNT_YUAN] = out[C.AMOUNT_YUAN].astype("int64")
