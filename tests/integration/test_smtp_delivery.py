@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import threading
 import time
+import uuid
 
 import pytest
 
@@ -130,3 +133,38 @@ def test_settings_errors_name_the_variable(env, message):
 
     with pytest.raises(ConfigError, match=message):
         SmtpSettings.from_env({"ROUNDS_SMTP_HOST": "smtp.example.gov.cn", **env})
+
+
+PG_URL = os.environ.get("ROUNDS_TEST_POSTGRES_URL", "")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL outbox not tested: set ROUNDS_TEST_POSTGRES_URL "
+                                       "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+def test_two_senders_share_a_postgres_outbox(tmp_path):
+    """Several machines sending from one PostgreSQL outbox: each notice goes out once."""
+    import psycopg
+
+    schema = f"rounds_test_{uuid.uuid4().hex[:12]}"
+    boxes = [Outbox(PG_URL, schema=schema) for _ in range(2)]
+    try:
+        boxes[0].prepare(make_items(40))
+        boxes[0].approve("rank-1")
+        reports = []
+        with MailCatcher(tmp_path / "mail") as catcher:
+            def run(box):
+                reports.append(deliver(box, SmtpMailer(settings_for(catcher.port, connections=2))))
+            threads = [threading.Thread(target=run, args=(box,)) for box in boxes]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert sum(r.sent_now for r in reports) == 40
+        copies = received_ids(tmp_path / "mail")
+        assert len(copies) == 40 and set(copies.values()) == {1}
+        assert boxes[1].counts()[SENT] == 40
+    finally:
+        for box in boxes:
+            box.close()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
