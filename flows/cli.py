@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="where a round stands: ranking, approval, notices, audit log")
     status.add_argument("dir")
 
+    explain = sub.add_parser("explain", help="the full trace of one application: review, scores, rank, caps, decisions, notice")
+    explain.add_argument("dir")
+    explain.add_argument("submission_id")
+
+    audit = sub.add_parser("audit", help="print the round's audit log, or export it (--csv FILE)")
+    audit.add_argument("dir")
+    audit.add_argument("--csv", metavar="FILE", help="write the log as CSV (UTF-8) instead of printing it")
+
     demo = sub.add_parser("demo", help="generate a sample round and run it end to end with an embedded mail catcher")
     demo.add_argument("--dir", default="demo-round", help="where to write the sample round (default ./demo-round)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sample data")
@@ -94,12 +102,34 @@ def main(argv: list[str] | None = None) -> int:
     except RoundsError as err:
         if args.verbose:
             raise
-        for line in err.lines():
-            print(f"error: {line}", file=sys.stderr)
+        _print_problems(err)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+MAX_PROBLEMS_PER_FILE = 25
+
+
+def _print_problems(err) -> None:
+    """One line per problem; past MAX_PROBLEMS_PER_FILE in one file, a count of the rest."""
+    from scoring.errors import InputError
+
+    if not isinstance(err, InputError):
+        for line in err.lines():
+            print(f"error: {line}", file=sys.stderr)
+        return
+    shown: dict[str, int] = {}
+    for problem in err.problems:
+        shown[problem.file] = shown.get(problem.file, 0) + 1
+        if shown[problem.file] <= MAX_PROBLEMS_PER_FILE:
+            print(f"error: {problem}", file=sys.stderr)
+    for file, n in shown.items():
+        if n > MAX_PROBLEMS_PER_FILE:
+            print(f"error: {file}: {n - MAX_PROBLEMS_PER_FILE} more problems not shown "
+                  f"({n} in all; fix the ones above and check again)", file=sys.stderr)
+    print(f"{len(err.problems)} problem(s); nothing was written.", file=sys.stderr)
 
 
 def _print_decision_help(args: argparse.Namespace, err) -> None:
@@ -213,6 +243,37 @@ def cmd_status(args: argparse.Namespace) -> int:
     return report.print_status(Workspace.at(args.dir))
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from flows.explain import explain
+    from flows.workspace import Workspace
+
+    print("\n".join(explain(Workspace.at(args.dir), args.submission_id)))
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    import csv
+    import json
+
+    from flows.state import RoundState
+    from flows.workspace import Workspace
+
+    events = RoundState(Workspace.at(args.dir).state_db).audit()
+    rows = [[e["id"], e["at"], e["actor"], e["action"], e["subject"],
+             json.dumps(e["detail"], ensure_ascii=False, sort_keys=True)] for e in events]
+    header = ["id", "at", "actor", "action", "subject", "detail"]
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(rows)
+        print(f"{len(rows)} audit entries written to {args.csv}")
+    else:
+        for r in rows:
+            print(" ".join(str(x) for x in r[1:]))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
@@ -232,6 +293,8 @@ COMMANDS = {
     "decide": cmd_decide,
     "finalise": cmd_finalise,
     "status": cmd_status,
+    "explain": cmd_explain,
+    "audit": cmd_audit,
     "demo": cmd_demo,
 }
 

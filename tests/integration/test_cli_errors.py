@@ -102,3 +102,14 @@ def test_cli_entry_point_is_installed_and_prints_help():
     exe = Path(sys.executable).parent / "rounds"
     res = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "run" in res.stdout and "approve" in res.stdout
+
+
+def test_thousands_of_problems_are_capped_per_file(ws, capsys):
+    path = ws / "scores" / "E01.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0]] + [l.rsplit(",", 1)[0] + ",999" for l in lines[1:]]) + "\n", encoding="utf-8")
+    assert main(["check", str(ws)]) == EXIT_ERROR
+    err = capsys.readouterr().err.splitlines()
+    assert sum("scores/E01.csv" in l for l in err) == 26  # 25 shown + one count line
+    assert any("more problems not shown" in l for l in err)
+    assert err[-1].startswith("75 problem(s)")
