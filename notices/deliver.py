@@ -225,17 +225,24 @@ class _Run:
                 continue
             self.in_flight += len(batch)
             pending = len(batch)
+            started = 0  # rows whose SMTP transaction has begun
             try:
                 for index, row in enumerate(batch):
                     if self.halted is not None:
                         await self.db.call(self.outbox.release, [r.key for r in batch[index:]])
                         break
                     await self.limiter.wait()
+                    started = index + 1
                     result = await self.mailer.send(sender=row.sender, recipient=row.recipient,
                                                     body=row.body, message_id=row.message_id)
                     await self._handle(row, result)
                     pending -= 1
                     self.in_flight -= 1
+            except asyncio.CancelledError:
+                # interrupted (Ctrl-C): rows never attempted go back; the one in flight stays
+                # `sending` and is recovered as ambiguous, because it may have been accepted
+                self.outbox.release([r.key for r in batch[started:]])
+                raise
             finally:
                 self.in_flight -= pending
 

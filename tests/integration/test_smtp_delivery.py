@@ -168,3 +168,31 @@ def test_two_senders_share_a_postgres_outbox(tmp_path):
             box.close()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_an_interrupted_delivery_puts_unattempted_claims_back(tmp_path):
+    """Ctrl-C (task cancellation) mid-run: only the message in flight can become ambiguous."""
+    import asyncio
+
+    from notices.deliver import deliver_async
+    from notices.outbox import AMBIGUOUS, APPROVED, SENDING
+
+    box = Outbox(tmp_path / "outbox.sqlite")
+    box.prepare(make_items(12))
+    box.approve("rank-1")
+    slow = lambda call: ("slow", 0.3) if call.phase == "data" and call.n == 3 else None
+    with FaultyServer(tmp_path / "mail", slow) as server:
+        async def interrupted():
+            task = asyncio.ensure_future(deliver_async(box, SmtpMailer(settings_for(server.port, connections=1)),
+                                                       claim_batch=4))
+            while len(server.store.received) < 3:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        asyncio.run(interrupted())
+    counts = box.counts()
+    assert counts[SENT] == 2 and counts[SENDING] == 1  # the third was in flight: unknown
+    assert counts[APPROVED] == 9 and all(r.attempts == 0 for r in box.rows(APPROVED))
+    assert box.recover() == 1 and box.counts()[AMBIGUOUS] == 1
+    box.close()
