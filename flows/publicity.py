@@ -3,7 +3,7 @@
 Pure renderers, like the rest of `flows.outputs`: the approved ranking, the
 rules, the publish date and the objection window in, bytes out. The flow
 (`flows.stages.publish`) counts the window with the PRC working-day calendar
-and writes the files. Same inputs → same bytes: no clock, fixed workbook times.
+and writes the files. Same inputs → same bytes: no clock; workbooks through `flows.xlsx.workbook_bytes`.
 
 Both outputs list the same rows (`publicity_rows`), so the page people read and
 the sheet an office forwards can never disagree.
@@ -11,14 +11,13 @@ the sheet an office forwards can never disagree.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from flows.outputs import deterministic_zip
+from flows.xlsx import workbook_bytes
 from scoring import columns as C
 from scoring.rules import ColumnSpec, Programme, RoundConfig
 
@@ -193,13 +192,8 @@ def publicity_xlsx(
     info.column_dimensions["A"].width = 16
     info.column_dimensions["B"].width = 40
 
-    wb.properties.creator = "rounds"
-    wb.properties.created = dt.datetime(2026, 1, 1)
-    wb.properties.modified = dt.datetime(2026, 1, 1)
     wb.properties.title = publicity_title(programme, config)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return deterministic_zip(buf.getvalue())
+    return workbook_bytes(wb)
 
 
 def wan(yuan: int) -> str:
