@@ -6,7 +6,6 @@ exit; no traceback reaches a user unless --verbose asks for it.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

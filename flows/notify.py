@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from email.utils import parseaddr
 
 from flows.state import Approval, RoundState
-from notices.message import build_message, eml_filename, message_id_for, validate_address
+from notices.message import build_message, message_id_for, validate_address
 from notices.outbox import Outbox
 from notices.outbox_model import OutboxItem
 from notices.render import render_notice

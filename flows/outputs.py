@@ -7,21 +7,18 @@ Same inputs → same bytes: fixed column order, no timestamps, stable sorting.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
 import platform
-import re
-import zipfile
 from importlib import metadata
 
 import pandas as pd
 
+from flows.xlsx import deterministic_zip, workbook_bytes  # noqa: F401  (deterministic_zip: re-exported for callers)
 from scoring import columns as C
 from scoring.rules import Programme, RoundConfig
 
-FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 
 def _cell(value: object) -> str:
@@ -37,28 +34,6 @@ def ranking_csv(ranking: pd.DataFrame) -> bytes:
     for row in ranking.itertuples(index=False):
         w.writerow([_cell(v) for v in row])
     return buf.getvalue().encode("utf-8")
-
-
-_CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
-
-
-def deterministic_zip(data: bytes) -> bytes:
-    """Rewrite a zip (xlsx) with fixed entry times so the same content gives the same bytes.
-
-    openpyxl stamps docProps/core.xml with the time of saving; that is fixed too.
-    """
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = _CORE_TIMES.sub(rb"\g<1>2026-01-01T00:00:00Z\g<2>", content)
-            dst.writestr(fixed, content)
-    return out.getvalue()
 
 
 HEADERS_ZH = {
@@ -104,13 +79,8 @@ def ranking_xlsx(ranking: pd.DataFrame, programme: Programme, config: RoundConfi
     ws.freeze_panes = "B3"
     for col, width in zip("ABCDEFGHIJKLMNOP", (12, 32, 22, 40, 12, 14, 10, 8, 8, 16, 14, 16, 60, 40)):
         ws.column_dimensions[col].width = width
-    wb.properties.creator = "rounds"
-    wb.properties.created = dt.datetime(2026, 1, 1)
-    wb.properties.modified = dt.datetime(2026, 1, 1)
     wb.properties.title = f"{config.year}年度{programme.name}排名"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return deterministic_zip(buf.getvalue())
+    return workbook_bytes(wb)
 
 
 def software_versions() -> dict[str, str]:

@@ -24,7 +24,6 @@ import csv
 import datetime as dt
 import io
 import random
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Callable
 import pandas as pd
 import tomli_w
 
-from flows.outputs import deterministic_zip
+from flows.xlsx import workbook_bytes
 from flows.workspace import load_programme
 from scoring import columns as C
 from scoring.errors import ConfigError, DecisionRequired
@@ -44,7 +43,6 @@ from scoring.rules import Programme, RoundConfig, check_year, parse_round_config
 from scoring.uscc import ALPHABET, make_uscc
 
 ORGANISER = "福州市工业和信息化局"
-FIXED_TIME = dt.datetime(2026, 1, 1)
 MAX_DRAWS = 50
 PRIOR_POLICY = "福州市数字经济发展专项（2025年）"
 PRIOR_AMOUNT_YUAN = 50_000
@@ -439,24 +437,6 @@ class SampleInfo:
     ineligible_reasons: dict[str, str] = field(default_factory=dict)  # id -> intended INELIGIBLE_* code
     topup_id: str | None = None                                      # the project with a prior award
     seed: int = 0                                                    # the seed of the draw written
-
-
-def workbook_bytes(wb) -> bytes:
-    """An openpyxl workbook as xlsx bytes that depend on its content only.
-
-    `Workbook.save` stamps the current time into docProps/core.xml, so the
-    workbook is written with openpyxl's ExcelWriter directly, with fixed
-    document times, and the zip entries get a fixed date (`deterministic_zip`).
-    """
-    from openpyxl.writer.excel import ExcelWriter
-
-    wb.properties.creator = "rounds"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).save()
-    return deterministic_zip(buf.getvalue())
 
 
 def _sheet_bytes(title: str, sheet: str, columns: list[str], records: list[dict], widths: dict[str, int]) -> bytes:
