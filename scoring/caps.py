@@ -224,6 +224,9 @@ def apply_caps(
     if award.budget_yuan is not None and award.budget_mode == "pro_rata":
         _pro_rata(recs, award.budget_yuan)
 
+    if not recs:  # an empty cohort: nothing to pay, the same columns
+        return ranked.assign(**{C.OUTCOME: pd.Series(dtype=object), C.AMOUNT_YUAN: pd.Series(dtype="int64"),
+                                C.REASON_CODE: pd.Series(dtype=object), C.REASON: pd.Series(dtype=object)})
     out = pd.DataFrame(recs).drop(columns=["_cut"], errors="ignore")
     out[C.AMOUNT_YUAN] = out[C.AMOUNT_YUAN].astype("int64")
     return out
