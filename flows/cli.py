@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="read and check a workspace, print the proposed ranking summary; writes nothing")
     check.add_argument("dir")
 
+    assign = sub.add_parser("assign", help="assign experts to the eligible applications (回避, balanced) and write their score sheets")
+    assign.add_argument("dir")
+    assign.add_argument("--k", type=int, help="experts per application (default: the programme's experts_per_application)")
+    assign.add_argument("--reassign", action="store_true", help="replace an assignment already sent to experts")
+
+    collect = sub.add_parser("collect", help="check returned score sheets against the assignment and import them into scores/")
+    collect.add_argument("dir")
+    collect.add_argument("source", nargs="?", help="a folder of filled sheets or a long-form CSV (default: DIR/scores)")
+
     approve = sub.add_parser("approve", help="approve (or reject) the ranking that awaits approval")
     approve.add_argument("dir")
     approve.add_argument("--as", dest="name", required=True, metavar="NAME", help="who decides")
@@ -172,6 +181,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     return report.print_run(result)
 
 
+def cmd_assign(args: argparse.Namespace) -> int:
+    from flows.panel import assign
+    from flows.workspace import Workspace
+
+    ws = Workspace.at(args.dir)
+    rep = assign(ws, k=args.k, reassign=args.reassign)
+    loads = sorted(set(rep.loads.values())) or [0]
+    load_text = str(loads[0]) if loads[0] == loads[-1] else f"{loads[0]}–{loads[-1]}"
+    print(f"Assigned {rep.k} experts to each of {rep.n_applications} eligible applications; "
+          f"{rep.n_experts} experts, {load_text} applications each; "
+          f"{rep.n_conflicts} conflicts of interest excluded (out/conflicts.csv).")
+    print(f"Score sheets, one per expert: {ws.out / 'sheets'}  ({len(rep.sheets)} files)")
+    return EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from flows.panel import collect
+    from flows.workspace import Workspace
+
+    res = collect(Workspace.at(args.dir), Path(args.source) if args.source else None)
+    if res["imported"]:
+        print(f"Imported into scores/: {', '.join(res['imported'])}")
+    owed = res["owed"]
+    if owed:
+        print(f"All sheets check out; {sum(len(v) for v in owed.values())} of {res['pairs']} assigned scores still owed:")
+        for e, subs in sorted(owed.items()):
+            print(f"  {e}: {len(subs)} ({', '.join(subs[:8])}{' …' if len(subs) > 8 else ''})")
+    else:
+        print(f"All {res['pairs']} assigned scores are in and check out. Next: rounds run {args.dir}")
+    return EXIT_OK
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     from flows.approval import approve_from_cli, resume_paused_run
     from flows.settings import api_server_configured
@@ -288,6 +331,8 @@ def _print_counts(counts: dict[str, int], total: int) -> None:
 COMMANDS = {
     "run": cmd_run,
     "check": cmd_check,
+    "assign": cmd_assign,
+    "collect": cmd_collect,
     "approve": cmd_approve,
     "decide": cmd_decide,
     "finalise": cmd_finalise,

@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -318,22 +318,32 @@ def _score_files(folder: Path, problems: list[Problem]) -> list[Path]:
     return out
 
 
-def load_workspace(workspace: Path, programme: Programme, *, require_scores: bool = True) -> RoundInputs:
+def load_workspace(
+    workspace: Path,
+    programme: Programme,
+    *,
+    require_scores: bool = True,
+    assigned: pd.DataFrame | None = None,
+    extra_score_files: Sequence[tuple[Path, str]] = (),
+) -> RoundInputs:
     """Read and check every input file of a round; one InputError lists all problems of all files.
 
     Programmes without expert scoring (kind "filing" or "claim") need no experts
     file and no score sheets. `require_scores=False` (expert assignment, before any
-    sheet is back) accepts a round without score sheets.
+    sheet is back) accepts a round without score sheets. With `assigned` (the
+    round's expert assignment), a score for a pair not assigned is a problem.
+    `extra_score_files` are (path, label) pairs read as if they were in scores/
+    (uploads being collected).
     """
     workspace = Path(workspace)
     problems: list[Problem] = []
     files: list[Path] = []
     scored = programme.kind in ("scored", "composite")
 
-    def read(path: Path | None, header_names: Collection[str]) -> pd.DataFrame | None:
+    def read(path: Path | None, header_names: Collection[str], label: str | None = None) -> pd.DataFrame | None:
         if path is None:
             return None
-        label = path.relative_to(workspace).as_posix()
+        label = label or path.relative_to(workspace).as_posix()
         files.append(path)
         try:
             return read_table(path, label, header_names=header_names)
@@ -358,15 +368,16 @@ def load_workspace(workspace: Path, programme: Programme, *, require_scores: boo
         exp_raw = read(_find(workspace, "experts", "", problems, required=True), (C.EXPERT_ID,))
         experts = check(exp_raw, validate_experts, "experts", must_have_rows=True)
         score_raws = []
-        for path in _score_files(workspace / "scores", problems):
-            raw = read(path, (C.EXPERT_ID, C.SUBMISSION_ID))
+        sources = [(p, None) for p in _score_files(workspace / "scores", problems)] + list(extra_score_files)
+        for path, label in sources:
+            raw = read(path, (C.EXPERT_ID, C.SUBMISSION_ID), label)
             if raw is not None:
                 if raw.empty:
                     problems.append(Problem(raw.attrs["file"], "has a header but no scores"))
                 score_raws.append(raw)
         if not score_raws and require_scores and not any(p.file.startswith("scores/") for p in problems):
             problems.append(Problem("scores/", "no score sheets found (.xlsx or .csv files in the scores folder)"))
-        parsed = validate_scores(score_raws, programme, submissions, experts)
+        parsed = validate_scores(score_raws, programme, submissions, experts, assigned=assigned)
         problems.extend(parsed.problems)
         scores = parsed.frame
 
@@ -388,5 +399,6 @@ def load_workspace(workspace: Path, programme: Programme, *, require_scores: boo
         scores=scores if scores is not None else empty_scores(),
         excluded_products=excluded if excluded is not None else empty_excluded_products(),
         prior_awards=prior if prior is not None else empty_prior_awards(),
-        files=tuple(sorted(files, key=lambda p: p.relative_to(workspace).as_posix())),
+        files=tuple(sorted((f for f in files if f.is_relative_to(workspace)),
+                           key=lambda p: p.relative_to(workspace).as_posix())),
     )

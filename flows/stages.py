@@ -13,6 +13,7 @@ import pandas as pd
 
 from flows.holidays import work_calendar
 from flows.intake import RoundInputs, load_workspace
+from flows.panel import read_assignment
 from flows.outputs import manifest_json, ranking_csv, ranking_xlsx
 from flows.publicity import publicity_html, publicity_xlsx
 from flows.settings import rounds_home
@@ -80,7 +81,7 @@ def expert_totals_csv(result: RoundResult) -> bytes:
 
 def prepare(ws: Workspace) -> Prepared:
     config, programme = ws.load_config()
-    inputs = load_workspace(ws.root, programme)
+    inputs = load_workspace(ws.root, programme, assigned=read_assignment(ws))
     state = RoundState(ws.state_db)
     decisions = state.tie_decisions()
     result = evaluate_round(
