@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test install bench clean docs
+.PHONY: demo test install bench clean docs browser-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rounds needs Python 3.11 or newer")'
@@ -28,3 +28,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo-round .pytest_cache
+
+# Headless Chromium and CJK fonts for tests/browser (the 公示 page and the round report).
+# Debian packages, installed as root; the browser tests call this target and skip, saying why, when it fails.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh family 2>/dev/null | grep -q .; then \
+	  echo "browser-deps: chromium and CJK fonts present"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	  echo "browser-deps: run as root: apt-get install -y --no-install-recommends chromium fonts-noto-cjk" >&2; exit 1; \
+	else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fontconfig; \
+	fi
