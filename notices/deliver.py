@@ -12,18 +12,16 @@ flagged in every report.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
-import queue
 import random
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from notices.errors import DeliveryHalted
 from notices.mailer import Mailer, SendResult
 from notices.outbox import FAILED, RETRY, SENT, STATES, Claimed, Outbox, OutboxRow, Result
+from notices.outbox_thread import OutboxThread
 
 Progress = Callable[[int, int], None]
 
@@ -113,78 +111,6 @@ class _RateLimiter:
             await asyncio.sleep(slot - now)
 
 
-class _OutboxThread:
-    """Every outbox call of a delivery runs in this one thread.
-
-    A durable claim waits for the disk (an fsync, milliseconds on a busy
-    machine); run on the event loop it would stall every SMTP connection.
-    Here only the worker that asked waits. Results that queue up while the
-    thread is busy are committed together (a group commit); each worker still
-    waits for its own result to be committed before its next message.
-    """
-
-    def __init__(self, outbox: Outbox):
-        self.outbox = outbox
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="outbox-writer", daemon=True)
-
-    def __enter__(self) -> "_OutboxThread":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._queue.put(("call", future, (fn, args, kwargs)))
-        return await asyncio.wrap_future(future)
-
-    async def record(self, result: Result) -> None:
-
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._queue.put(("result", future, result))
-        await asyncio.wrap_future(future)
-
-    def _serve(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            group: list[tuple[concurrent.futures.Future, Result]] = []
-            for item in batch:
-                if item is not None and item[0] == "result":
-                    group.append((item[1], item[2]))
-                    continue
-                self._flush(group)
-                group = []
-                if item is None:
-                    return
-                _, future, (fn, args, kwargs) = item
-                try:
-                    future.set_result(fn(*args, **kwargs))
-                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting worker
-                    future.set_exception(exc)
-            self._flush(group)
-
-    def _flush(self, group: list[tuple[concurrent.futures.Future, Result]]) -> None:
-        if not group:
-            return
-        try:
-            self.outbox.record_many([result for _, result in group])
-        except BaseException as exc:  # noqa: BLE001 - every waiting worker learns of it
-            for future, _ in group:
-                future.set_exception(exc)
-        else:
-            for future, _ in group:
-                future.set_result(None)
-
-
 @dataclass
 class _Run:
     outbox: Outbox
@@ -199,7 +125,7 @@ class _Run:
     progress: Progress | None
     rng: random.Random
     limiter: _RateLimiter
-    db: _OutboxThread
+    db: OutboxThread
     total: int = 0
     done: int = 0
     sent: int = 0
@@ -217,8 +143,7 @@ class _Run:
 
     async def worker(self) -> None:
         while self.halted is None:
-            batch = await self.db.call(self.outbox.claim, self.claim_batch, round_id=self.round_id,
-                                       include_ambiguous=self.include_ambiguous)
+            batch = await self.db.claim(self.claim_batch)
             if not batch:
                 if not await self._wait_for_work():
                     return
@@ -335,7 +260,7 @@ async def deliver_async(outbox: Outbox, mailer: Mailer, *, connections: int | No
     with outbox.backend.delivery_lock():
         recovered = outbox.recover(round_id=round_id) if outbox.backend.exclusive else \
             outbox.recover(round_id=round_id, stale_after=lease)
-        with _OutboxThread(outbox) as db:
+        with OutboxThread(outbox, round_id=round_id, include_ambiguous=retry_ambiguous) as db:
             run = _Run(outbox=outbox, mailer=mailer, round_id=round_id, max_attempts=max_attempts,
                        base_delay=retry_base_delay, max_delay=retry_max_delay, include_ambiguous=retry_ambiguous,
                        wait_for_retries=wait_for_retries, claim_batch=max(1, claim_batch), progress=progress,
