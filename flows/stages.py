@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -20,6 +21,7 @@ from flows.settings import rounds_home
 from flows.state import Approval, RoundState
 from flows.workspace import Workspace, sha256_file
 from scoring import columns as C
+from scoring.panel_report import panel_summary, with_panel_columns
 from scoring.pipeline import RoundResult, evaluate_round
 from scoring.rules import Programme, RoundConfig, rules_hash, rules_json
 from scoring.workdays import publicity_window, uncovered_years
@@ -99,12 +101,18 @@ def prepare(ws: Workspace) -> Prepared:
         {"kind": "tie", "order": list(d.order), "decided_by": d.decided_by, "reason": d.reason}
         for _, d in sorted(decisions.items(), key=lambda kv: sorted(kv[0]))
     ]
+    if programme.scoring is not None and not result.expert_totals.empty:
+        result = replace(result, ranking=with_panel_columns(result, inputs.scores, programme, seed=config.seed))
+        prepared.result = result
     prepared.files = {
         "ranking.csv": ranking_csv(result.ranking),
         "ranking.xlsx": ranking_xlsx(result.ranking, programme, config),
         "rules.json": rules_json(programme).encode("utf-8"),
         "expert_totals.csv": expert_totals_csv(result),
     }
+    if not result.expert_totals.empty:
+        prepared.files["panel.json"] = (json.dumps(panel_summary(result), ensure_ascii=False, indent=2,
+                                                   sort_keys=True) + "\n").encode("utf-8")
     prepared.files["manifest.json"] = _manifest(prepared)
     return prepared
 
