@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a sample round and run it end to end with an embedded mail catcher")
     demo.add_argument("--dir", default="demo-round", help="where to write the sample round (default ./demo-round)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sample data")
+    serve = sub.add_parser("serve", help="run the rounds' Prefect deployments (one per programme, yearly schedule, UI form)")
+    serve.add_argument("--workspaces", required=True, metavar="DIR",
+                       help="folder of the round workspaces; a scheduled run uses DIR/<year>-<programme>")
+    serve.add_argument("--schedule", action="append", default=[], metavar="PROGRAMME=CRON",
+                       help="a programme's yearly start in Beijing time (default '0 9 15 10 *', 15 October 09:00)")
+    serve.add_argument("--programme", action="append", metavar="ID", help="serve only this programme (repeatable)")
     return p
 
 
@@ -322,6 +328,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), seed=args.seed)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.deploy import parse_schedules, serve_deployments
+
+    serve_deployments(str(Path(args.workspaces).expanduser().resolve()), parse_schedules(args.schedule), args.programme)
+    return EXIT_OK
+
+
 def _print_counts(counts: dict[str, int], total: int) -> None:
     from flows.report import counts_table
 
@@ -340,6 +353,7 @@ COMMANDS = {
     "explain": cmd_explain,
     "audit": cmd_audit,
     "demo": cmd_demo,
+    "serve": cmd_serve,
 }
 
 if __name__ == "__main__":  # pragma: no cover
