@@ -120,22 +120,22 @@ def panel_scores(totals: pd.DataFrame, programme: Programme) -> pd.DataFrame:
 
 
 def criterion_values(scores: pd.DataFrame, programme: Programme) -> pd.DataFrame:
-    """Per submission, each criterion's own panel value (aggregated like the total, not rounded).
+    """Per submission, each tie-break criterion's own panel value (aggregated like the total, not rounded).
 
-    Returns exact Fractions in points, one column per criterion id; used to break ties.
+    One integer column per criterion id: the exact value on a scale common to the
+    whole cohort (value × L for the least common multiple L of the panel
+    divisors), so the values compare exactly and sort fast.
     """
     assert programme.scoring is not None
     agg_fn = AGGREGATORS[programme.scoring.aggregation]
-    unit = 10 ** programme.scoring.score_decimals
-    out: dict[str, pd.Series] = {}
+    ids = pd.Index(sorted(scores[C.SUBMISSION_ID].unique()), name=C.SUBMISSION_ID)
+    frame = pd.DataFrame(index=ids)
     for cid in programme.scoring.tie_break:
         part = scores[scores[C.CRITERION] == cid]
-        agg = agg_fn(part, C.SCORE_UNITS, programme.scoring.trim_min_experts)
-        out[cid] = pd.Series(
-            [Fraction(int(n), int(m) * unit) for n, m in zip(agg["num"], agg["m"])], index=agg.index, dtype=object
-        )
-    ids = pd.Index(sorted(scores[C.SUBMISSION_ID].unique()), name=C.SUBMISSION_ID)
-    frame = pd.DataFrame({cid: values.reindex(ids) for cid, values in out.items()}, index=ids)
+        agg = agg_fn(part, C.SCORE_UNITS, programme.scoring.trim_min_experts).reindex(ids)
+        m = agg["m"].to_numpy()
+        common = lcm(*(int(x) for x in np.unique(m))) if len(m) else 1
+        frame[cid] = (agg["num"].to_numpy(dtype="int64") * (common // m)).astype("int64")
     return frame.reset_index()
 
 

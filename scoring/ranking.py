@@ -5,12 +5,16 @@ remain fully tied share a rank; if a count cap would split them the round stops
 for a recorded manager decision (see `scoring.caps`). A recorded decision orders
 exactly the set of applications it names; if the tied set has changed since, the
 decision no longer applies and the tie stands.
+
+Vectorised: one stable multi-key sort over exact integer keys; Python only
+touches the (rare) groups tied on every rule and the rows that need a note.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from scoring import columns as C
@@ -41,72 +45,89 @@ def rank_applications(
 ) -> pd.DataFrame:
     """Order scored applications; returns a new frame with `order`, `rank`, `tie_group`, `tie_note`.
 
-    `panel` needs submission_id, score_cents, submitted_at and one exact column per
-    tie-break criterion. `rank` is competition ranking (1, 2, 2, 4): applications
-    tied on every rule share a rank unless a decision orders them.
+    `panel` needs submission_id, score_cents, submitted_at and one exact integer
+    column per tie-break criterion (higher is better). `rank` is competition
+    ranking (1, 2, 2, 4): applications tied on every rule share a rank unless a
+    decision orders them.
     """
     assert programme.scoring is not None
     decisions = decisions or {}
     tb = list(programme.scoring.tie_break)
-    names = {c.id: c.name for c in programme.criteria}
-    recs = panel.to_dict("records")
+    keys = [C.SCORE_CENTS, *tb, C.SUBMITTED_AT]
+    out = panel.sort_values(
+        [*keys, C.SUBMISSION_ID], ascending=[False] * (1 + len(tb)) + [True, True], kind="mergesort"
+    ).reset_index(drop=True)
+    n = len(out)
 
-    def key(r: dict) -> tuple:
-        return (-r[C.SCORE_CENTS], *(-r[c] for c in tb), r[C.SUBMITTED_AT])
+    same_as_prev = np.ones(n, dtype=bool)
+    same_as_prev[0:1] = False
+    for k in keys:
+        col = out[k].to_numpy()
+        same_as_prev[1:] &= col[1:] == col[:-1]
+    group = np.cumsum(~same_as_prev)  # 1-based id of each run of rows equal on every key
+    sizes = np.bincount(group)[group]
+    tied = sizes > 1
 
-    recs.sort(key=lambda r: (key(r), r[C.SUBMISSION_ID]))
-    # group applications whose every key is equal
-    groups: list[list[dict]] = []
-    for r in recs:
-        if groups and key(groups[-1][0]) == key(r):
-            groups[-1].append(r)
-        else:
-            groups.append([r])
+    tie_group = np.full(n, -1, dtype="int64")
+    decided_note = np.full(n, "", dtype=object)
+    position = np.arange(n)
+    if tied.any():
+        sids = out[C.SUBMISSION_ID].to_numpy()
+        next_id = 0
+        for g in np.unique(group[tied]):
+            rows = np.flatnonzero(group == g)
+            members = frozenset(sids[rows])
+            decision = decisions.get(members)
+            if decision is None:
+                next_id += 1
+                tie_group[rows] = next_id
+                continue
+            rank_in = {sid: i for i, sid in enumerate(decision.order)}
+            reordered = sorted(rows, key=lambda r: rank_in[sids[r]])
+            position[reordered] = sorted(position[rows])  # the block keeps its place, in the decided order
+            for r in rows:
+                others = "、".join(sorted(members - {sids[r]}))
+                decided_note[r] = f"与{others}各项得分及提交时间均相同，按{decision.decided_by}的决定排序（{decision.reason}）"
+        out = out.assign(_pos=position, _tg=tie_group, _dn=decided_note).sort_values("_pos", kind="mergesort")
+        out = out.reset_index(drop=True)
+        tie_group = out.pop("_tg").to_numpy()
+        decided_note = out.pop("_dn").to_numpy()
+        out = out.drop(columns="_pos")
 
-    ordered: list[dict] = []
-    group_id = 0
-    for g in groups:
-        if len(g) == 1:
-            g[0][TIE_GROUP] = -1
-            g[0]["_decided"] = ""
-            ordered.append(g[0])
+    pos = np.arange(n)
+    shared = np.zeros(n, dtype=bool)
+    shared[1:] = (tie_group[1:] != -1) & (tie_group[1:] == tie_group[:-1])
+    first_of_run = np.where(shared, 0, pos)
+    rank = np.maximum.accumulate(first_of_run) + 1
+    out[ORDER] = pos.astype("int64")
+    out[C.RANK] = rank.astype("int64")
+    out[TIE_GROUP] = tie_group.astype("int64")
+    out[TIE_NOTE] = _tie_notes(out, tb, {c.id: c.name for c in programme.criteria}, decided_note)
+    return out
+
+
+def _tie_notes(out: pd.DataFrame, tb: list[str], names: dict[str, str], decided: np.ndarray) -> list[str]:
+    """Why each application comes after the one above it when their panel scores are equal."""
+    notes = ["" if not d else d for d in decided]
+    cents = out[C.SCORE_CENTS].to_numpy()
+    equal_score = np.zeros(len(out), dtype=bool)
+    equal_score[1:] = cents[1:] == cents[:-1]
+    sids = out[C.SUBMISSION_ID].to_numpy()
+    groups = out[TIE_GROUP].to_numpy()
+    cols = {c: out[c].to_numpy() for c in tb}
+    at = out[C.SUBMITTED_AT].to_numpy()
+    for i in np.flatnonzero(equal_score):
+        if notes[i]:
             continue
-        ids = frozenset(r[C.SUBMISSION_ID] for r in g)
-        decision = decisions.get(ids)
-        if decision is not None:
-            by_id = {r[C.SUBMISSION_ID]: r for r in g}
-            for sid in decision.order:
-                by_id[sid][TIE_GROUP] = -1
-                by_id[sid]["_decided"] = f"与{'、'.join(sorted(ids - {sid}))}各项得分及提交时间均相同，按{decision.decided_by}的决定排序（{decision.reason}）"
-                ordered.append(by_id[sid])
+        prev = sids[i - 1]
+        if groups[i] != -1 and groups[i] == groups[i - 1]:
+            notes[i] = f"与{prev}各项得分及提交时间均相同，并列"
+            continue
+        for c in tb:
+            if cols[c][i] != cols[c][i - 1]:
+                notes[i] = f"与{prev}总分相同，按“{names[c]}”得分排在其后"
+                break
         else:
-            group_id += 1
-            for r in g:
-                r[TIE_GROUP] = group_id
-                r["_decided"] = ""
-                ordered.append(r)
-
-    rank = 0
-    prev: dict | None = None
-    for pos, r in enumerate(ordered):
-        r[ORDER] = pos
-        shared = prev is not None and r[TIE_GROUP] != -1 and r[TIE_GROUP] == prev[TIE_GROUP]
-        rank = rank if shared else pos + 1
-        r[C.RANK] = rank
-        r[TIE_NOTE] = r.pop("_decided") or _tie_note(prev, r, tb, names)
-        prev = r
-
-    out = pd.DataFrame(ordered, columns=[*panel.columns, ORDER, C.RANK, TIE_GROUP, TIE_NOTE])
-    return out.astype({ORDER: "int64", C.RANK: "int64", TIE_GROUP: "int64"})
-
-
-def _tie_note(prev: dict | None, r: dict, tb: list[str], names: dict[str, str]) -> str:
-    """Why `r` comes after `prev` when their panel scores are equal."""
-    if prev is None or prev[C.SCORE_CENTS] != r[C.SCORE_CENTS]:
-        return ""
-    if r[TIE_GROUP] != -1 and r[TIE_GROUP] == prev[TIE_GROUP]:
-        return f"与{prev[C.SUBMISSION_ID]}各项得分及提交时间均相同，并列"
-    for c in tb:
-        if prev[c] != r[c]:
-            return f"与{prev[C.SUBMISSION_ID]}总分相同，按“{names[c]}”得分排在其后"
-    return f"与{prev[C.SUBMISSION_ID]}总分及各项得分相同，按提交时间排在其后"
+            if at[i] != at[i - 1]:
+                notes[i] = f"与{prev}总分及各项得分相同，按提交时间排在其后"
+    return notes
