@@ -206,3 +206,11 @@ def review(subs: pd.DataFrame, ctx: ReviewContext) -> pd.DataFrame:
     out[C.REASON] = reasons
     out["failed_rules"] = failed
     return out
+
+
+def rule_label(reason_code: str) -> str:
+    """The plain-language name of the rule behind an ineligibility reason code ("" if none), for notices."""
+    for rule in RULES.values():
+        if rule.code == reason_code:
+            return rule.label
+    return ""
