@@ -81,7 +81,10 @@ def print_run(result: dict) -> int:
         code = EXIT_NOTICES_INCOMPLETE
     out = ws / "out"
     print("\nOutputs:")
-    for name in ("ranking.csv", "ranking.xlsx", "publicity.html", "manifest.json", "notices/"):
+    for name in ("ranking.csv", "ranking.xlsx", "report.html", "report.pdf", "publicity.html", "publicity.xlsx",
+                 "manifest.json", "notices/"):
+        if not (out / name).exists():
+            continue
         print(f"  {out / name}")
     return code
 

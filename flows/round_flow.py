@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.flow_runs import pause_flow_run
 from prefect.runtime import flow_run as current_flow_run
@@ -39,7 +39,10 @@ def intake_and_rank(root: str) -> stages.Prepared:
 
 @task(name="write-ranking", cache_policy=NO_CACHE)
 def write_ranking(p: stages.Prepared) -> list[str]:
-    return stages.write_ranking(p)
+    changed = stages.write_ranking(p)
+    if "report.html" in changed or not (p.ws.out / "report.pdf").exists():
+        stages.write_report_pdf(p)
+    return changed
 
 
 @task(name="publish-publicity", cache_policy=NO_CACHE)
@@ -62,6 +65,8 @@ def send_notices(p: stages.Prepared, approval: Approval) -> notify.SendSummary:
 def _artifacts(p: stages.Prepared) -> None:
     key = f"round-{p.config.year}-{p.programme.id}".replace("_", "-")
     create_markdown_artifact(key=key, markdown=p.summary_markdown(), description="Ranking summary")
+    create_link_artifact(key=f"{key}-report", link=(p.ws.out / "report.html").as_uri(),
+                         link_text="Round report (HTML)", description="Charts, panel statistics, the full ranking")
     create_table_artifact(key=f"{key}-ranking", table=stages.outcome_table(p.result.ranking), description="Ranking")
 
 

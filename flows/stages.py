@@ -16,6 +16,7 @@ from flows.holidays import work_calendar
 from flows.intake import RoundInputs, load_workspace
 from flows.panel import read_assignment
 from flows.outputs import manifest_json, ranking_csv, ranking_xlsx
+from flows.round_report import render_report, report_pdf
 from flows.publicity import publicity_html, publicity_xlsx
 from flows.settings import rounds_home
 from flows.state import Approval, RoundState
@@ -113,6 +114,8 @@ def prepare(ws: Workspace) -> Prepared:
     if not result.expert_totals.empty:
         prepared.files["panel.json"] = (json.dumps(panel_summary(result), ensure_ascii=False, indent=2,
                                                    sort_keys=True) + "\n").encode("utf-8")
+    prepared.files["report.html"] = render_report(
+        result, programme, config, ranking_sha256=prepared.ranking_hash, experts=inputs.experts)
     prepared.files["manifest.json"] = _manifest(prepared)
     return prepared
 
@@ -133,6 +136,21 @@ def write_ranking(p: Prepared) -> list[str]:
     return p.ws.write_outputs(p.files)
 
 
+def write_report_pdf(p: Prepared) -> str:
+    """Print out/report.html to out/report.pdf with headless Chromium when it is installed.
+
+    Kept out of the manifest: its bytes depend on the Chromium and font versions.
+    Returns a warning for the manager, or "".
+    """
+    try:
+        pdf = report_pdf(p.files["report.html"])
+    except RuntimeError as err:
+        return f"report.pdf not written: {err}"
+    if pdf:
+        p.ws.write_outputs({"report.pdf": pdf})
+    return ""
+
+
 def publish(p: Prepared, approval: Approval) -> tuple[list[str], str]:
     """Render the 公示 page from the approved ranking; returns (changed files, calendar warning)."""
     published_on = p.config.publicity_start or dt.date.fromisoformat(approval.at[:10])
@@ -151,6 +169,8 @@ def publish(p: Prepared, approval: Approval) -> tuple[list[str], str]:
         p.result.ranking, p.programme, p.config, published_on=published_on, window=window, calendar_warning=warning
     )
     p.files["publicity.xlsx"] = publicity_xlsx(p.result.ranking, p.programme, p.config, published_on=published_on, window=window)
+    p.files["report.html"] = render_report(p.result, p.programme, p.config, approval=approval,
+                                           ranking_sha256=p.ranking_hash, experts=p.inputs.experts)
     p.files["manifest.json"] = _manifest(p)
     english = (
         f"no PRC holiday data for {', '.join(str(y) for y in missing)}: the 公示 window was counted Monday–Friday; "

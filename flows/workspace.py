@@ -109,6 +109,7 @@ class Workspace:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=".staging-", dir=target.parent)
+                os.fchmod(fd, 0o644)  # outputs are for people to read; mkstemp makes them private
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                     fh.flush()
