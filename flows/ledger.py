@@ -13,8 +13,10 @@ State that spans rounds lives here (a round's own state lives in its out/):
   (`check_can_finalise`, `record_awards`) with the path of the first; a manager
   who truly means to replace a round voids it first (`void_round`, recorded with
   who and why).
-* `prior_awards` and `enterprise_awarded` read it back for 就高不重复 and the
-  per-enterprise annual caps of later rounds (rules in `scoring.ledger_rules`).
+* `snapshot` (or `prior_awards` and `enterprise_awarded`) reads it back for
+  就高不重复 and the per-enterprise annual caps of later rounds (rules in
+  `scoring.ledger_rules`). A round already recorded sees only the rounds
+  recorded before it, so a rerun is never changed by a round finalised after it.
 * `export_ledger_xlsx` writes it to Excel for the finance office.
 
 Connections are opened per call; nothing connects at import or in a constructor.
@@ -149,12 +151,12 @@ def read_history(home: Path) -> list[dict]:
 
 def prior_awards(home: Path, config: RoundConfig) -> pd.DataFrame:
     """Awards of other rounds (up to this year) shaped like references/prior_awards, for 就高不重复."""
-    return L.prior_awards(read_awards(home), config)
+    return L.prior_awards(visible_awards(home, config), config)
 
 
 def enterprise_awarded(home: Path, config: RoundConfig, programme: Programme) -> dict[str, int]:
     """credit code → yuan received this year in other rounds of the programmes this programme's cap covers."""
-    return L.enterprise_awarded(read_awards(home), config, programme)
+    return L.enterprise_awarded(visible_awards(home, config), config, programme)
 
 
 @dataclass(frozen=True)
@@ -173,9 +175,29 @@ class LedgerSnapshot:
         return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def snapshot(home: Path, config: RoundConfig, programme: Programme) -> LedgerSnapshot:
-    """Everything a round reads from the ledger, read once (one consistent view)."""
+def visible_awards(home: Path, config: RoundConfig) -> pd.DataFrame:
+    """The awards a round may read: all of them, or, once the round itself is recorded, only those of
+    rounds recorded before it.
+
+    This freezes a finalised round's view: a round finalised later (which saw this
+    one's awards) can never change this round's result when it is rerun, so two
+    rounds can never each drop the other's project under 就高不重复.
+    """
     awards = read_awards(home)
+    if awards.empty:
+        return awards
+    with _db(home, write=False) as db:
+        order = dict(db.execute("SELECT round_id, rowid FROM rounds").fetchall())
+    mine = order.get(config.round_id)
+    if mine is None:
+        return awards
+    earlier = [rid for rid, seq in order.items() if seq < mine]
+    return awards[awards[L.ROUND_ID].isin(earlier)].reset_index(drop=True)
+
+
+def snapshot(home: Path, config: RoundConfig, programme: Programme) -> LedgerSnapshot:
+    """Everything a round reads from the ledger, read once (one consistent view; see `visible_awards`)."""
+    awards = visible_awards(home, config)
     return LedgerSnapshot(
         prior_awards=L.prior_awards(awards, config),
         enterprise_awarded=L.enterprise_awarded(awards, config, programme),

@@ -115,25 +115,28 @@ def test_an_enterprise_in_two_programmes_is_paid_the_highest_once(tmp_path):
 
 
 def test_the_per_enterprise_cap_reads_other_rounds_and_the_programmes_it_covers(tmp_path):
+    record(tmp_path, hardware_round(titles=("A", "B")), ws="ws-hw")       # P.code(1) 500,000, P.code(2) 300,000
     mf = P.load("model_filing")
-    filings = P.subs([{"model_name": "甲", "filing_level": "national", "filing_no": "1", "filed_on": "2026-02-01"}])
-    ranking = evaluate_round(submissions=filings, scores=P.no_scores(), programme=mf,
-                             config=P.config("model_filing")).ranking
-    record(tmp_path, ranking, prog=mf)
-    record(tmp_path, hardware_round(titles=("A", "B")), ws="ws-hw")
+    cfg = P.config("model_filing")
     code = P.code(1)
-    # model_filing 2026 itself: its own round is not counted again
-    assert ledger.enterprise_awarded(tmp_path, P.config("model_filing"), mf) == {}
-    # a programme whose cap also covers model_filing and hardware sees both
+    assert ledger.enterprise_awarded(tmp_path, cfg, mf) == {}             # its cap covers model_filing only
     shared = P.load("model_filing", award={"enterprise_cap_programmes": ["hardware", "poc_new"]})
-    seen = ledger.enterprise_awarded(tmp_path, P.config("model_filing"), shared)
+    seen = ledger.enterprise_awarded(tmp_path, cfg, shared)
     assert seen == {code: 500_000, P.code(2): 300_000}
     assert ledger.enterprise_awarded(tmp_path, P.config("model_filing", year=2027), shared) == {}
-    snap = ledger.snapshot(tmp_path, P.config("model_filing"), shared)
+    snap = ledger.snapshot(tmp_path, cfg, shared)
     assert snap.enterprise_awarded == seen and len(snap.sha256) == 64
-    got = P.outcomes(evaluate_round(submissions=filings, scores=P.no_scores(), programme=shared,
-                                    config=P.config("model_filing"), enterprise_awarded=seen))
+    filings = P.subs([{"model_name": "甲", "filing_level": "national", "filing_no": "1", "filed_on": "2026-02-01"},
+                      {"model_name": "乙", "filing_level": "national", "filing_no": "2", "filed_on": "2026-02-01",
+                       C.CREDIT_CODE: P.code(2)}])
+    ranking = evaluate_round(submissions=filings, scores=P.no_scores(), programme=shared, config=cfg,
+                             enterprise_awarded=seen).ranking
+    got = {r[C.SUBMISSION_ID]: r for r in ranking.to_dict("records")}
     assert got["S01"][C.AMOUNT_YUAN] == 0 and got["S01"][C.REASON_CODE] == C.ENTERPRISE_CAP
+    assert got["S02"][C.AMOUNT_YUAN] == 200_000                          # 300,000 + 200,000 = the 500,000 cap
+    # once model_filing is recorded, its own awards never count against it on a rerun
+    record(tmp_path, ranking, prog=shared, ws="ws-mf")
+    assert ledger.enterprise_awarded(tmp_path, cfg, shared) == seen
 
 
 def test_export_to_excel_lists_every_award_and_is_reproducible(tmp_path):
@@ -154,3 +157,35 @@ def test_combined_prior_awards_keep_one_copy_of_an_identical_row():
     both = combine_prior_awards(P.prior([row]), P.prior([row, (P.code(2), "另一", "政策 2026", 5, 2026)]))
     assert len(both) == 2 and both[C.AMOUNT_YUAN].dtype == "int64"
     assert combine_prior_awards(None, pd.DataFrame()).empty
+
+
+def test_a_finalised_round_never_sees_rounds_finalised_after_it(tmp_path):
+    """scenario pays 200,000 first; hardware then tops the same project up by 300,000. Rerunning scenario must
+    not now find hardware's 300,000 and drop its own 200,000: each round sees only the rounds before it."""
+    sc_subs = P.subs([{C.TITLE: "智能巡检机器人产业化", "category": "scenario", "district": "鼓楼区"}])
+    sc_scores = P.uniform_scores(SC, {"S01": ["90"]})
+    sc_cfg = P.config("scenario")
+
+    def scenario_round():
+        snap = ledger.snapshot(tmp_path, sc_cfg, SC)
+        return evaluate_round(submissions=sc_subs, scores=sc_scores, programme=SC, config=sc_cfg,
+                              prior_awards=snap.prior_awards, enterprise_awarded=snap.enterprise_awarded).ranking
+
+    first = scenario_round()
+    assert first[C.AMOUNT_YUAN].tolist() == [200_000]
+    record(tmp_path, first, prog=SC, ws="ws-scenario")
+
+    hw_subs = P.subs([{"product_name": "X1", "own_ip": True, "self_produced": True, "fuzhou_units": 200,
+                       "requested_amount_yuan": 500_000, C.TITLE: "智能巡检机器人产业化"}])
+    hw_cfg = P.config("hardware")
+    snap = ledger.snapshot(tmp_path, hw_cfg, HW)
+    hw = evaluate_round(submissions=hw_subs, scores=P.uniform_scores(HW, {"S01": ["90"]}), programme=HW,
+                        config=hw_cfg, prior_awards=snap.prior_awards).ranking
+    assert (hw[C.AMOUNT_YUAN].tolist(), hw[C.REASON_CODE].tolist()) == ([300_000], [C.TOPUP_HIGHEST])
+    record(tmp_path, hw, ws="ws-hardware")
+
+    assert ledger.prior_awards(tmp_path, sc_cfg).empty            # scenario was recorded first: it sees nothing
+    again = scenario_round()
+    assert again.equals(first)
+    assert record(tmp_path, again, prog=SC, ws="ws-scenario").status == "unchanged"
+    assert ledger.prior_awards(tmp_path, hw_cfg)[C.AMOUNT_YUAN].tolist() == [200_000]   # hardware still sees it
