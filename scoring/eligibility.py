@@ -20,7 +20,6 @@ import pandas as pd
 
 from scoring import columns as C
 from scoring.rules import Programme, RoundConfig
-from scoring.similarity import match_by_code_and_name
 from scoring.uscc import uscc_problem
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -110,6 +109,8 @@ LEVEL_ZH = {"national": "国家级", "provincial": "省级"}
 
 def _not_excluded(subs: pd.DataFrame, ctx: ReviewContext) -> pd.Series:
     """Same credit code and the same or a near-identical product name as a listed product."""
+    from scoring.similarity import match_by_code_and_name  # scikit-learn only when a list is checked
+
     out = pd.Series("", index=subs.index, dtype=object)
     listing = ctx.excluded_products
     if listing is None or listing.empty or subs.empty:
