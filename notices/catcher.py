@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import logging
 import os
 import re
 import threading
@@ -34,8 +35,10 @@ class SmtpServerThread:
     servers of the tests.
     """
 
-    def __init__(self, handler: Any, host: str = "127.0.0.1", port: int = 0, **smtp_options: Any):
+    def __init__(self, handler: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True,
+                 **smtp_options: Any):
         self.handler = handler
+        self.quiet = quiet
         self.host = host
         self.port = port
         self.smtp_options = {"hostname": "rounds-catcher", **smtp_options}
@@ -76,6 +79,10 @@ class SmtpServerThread:
     def start(self) -> "SmtpServerThread":
         if self._thread is not None:
             return self
+        if self.quiet:
+            # aiosmtpd logs every client that hangs up mid-session as an ERROR with a traceback;
+            # for an embedded test or demo server that is noise, not news
+            logging.getLogger("mail.log").setLevel(logging.CRITICAL)
         self._ready.clear()
         self._thread = threading.Thread(target=self._run, name=f"smtp-{self.host}", daemon=True)
         self._thread.start()

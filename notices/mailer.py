@@ -253,9 +253,13 @@ class SmtpMailer:
             if result.status == "permanent":  # e.g. 554 at the greeting, 530 "must issue STARTTLS"
                 return SendResult("halt", f"the SMTP server refused the session: {result.reply}")
             return SendResult("unavailable", result.reply) if result.status == "temporary" else result
-        except (OSError, asyncio.TimeoutError, aiosmtplib.SMTPException, ssl.SSLError) as exc:
+        except (OSError, asyncio.TimeoutError, aiosmtplib.SMTPException) as exc:
             conn.drop()
-            return SendResult("unavailable", f"cannot connect to {self.settings.host}:{self.settings.port}: {exc}")
+            where = f"{self.settings.host}:{self.settings.port}"
+            if isinstance(exc, ssl.SSLError) or isinstance(exc.__cause__, ssl.SSLError):
+                return SendResult("halt", f"TLS with {where} failed: {exc}. If the relay's certificate comes "
+                                          f"from an internal authority, set ROUNDS_SMTP_CA_FILE to its CA bundle")
+            return SendResult("unavailable", f"cannot connect to {where}: {exc}")
         phase = "mail"
         try:
             await smtp.mail(sender)

@@ -196,3 +196,22 @@ def test_an_interrupted_delivery_puts_unattempted_claims_back(tmp_path):
     assert counts[APPROVED] == 9 and all(r.attempts == 0 for r in box.rows(APPROVED))
     assert box.recover() == 1 and box.counts()[AMBIGUOUS] == 1
     box.close()
+
+
+def test_the_catcher_keeps_duplicates_visible(tmp_path):
+    import asyncio
+
+    import aiosmtplib
+
+    (item,) = make_items(1)
+    with MailCatcher(tmp_path / "mail") as catcher:
+        async def twice():
+            for _ in range(2):
+                await aiosmtplib.send(item.body, sender=item.sender, recipients=[item.recipient],
+                                      hostname=catcher.host, port=catcher.port, start_tls=False)
+        asyncio.run(twice())
+        assert [r.message_id for r in catcher.received] == [item.message_id] * 2
+    core = item.message_id.strip("<>")
+    assert sorted(p.name for p in catcher.paths()) == [f"{core}.2.eml", f"{core}.eml"]
+    assert all(p.read_bytes() == item.body for p in catcher.paths())
+    assert [str(m["Message-ID"]) for m in catcher.messages()] == [item.message_id] * 2

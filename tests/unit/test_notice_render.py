@@ -143,3 +143,15 @@ def test_amount_in_figures_and_dates():
     assert cn_date("2026-07-05") == "2026年7月5日"
     with pytest.raises(ValueError):
         yuan_upper(-1)
+
+
+def test_rendering_is_pure():
+    """Rendering and MIME building load no SMTP client, database or Prefect code."""
+    import subprocess
+    import sys
+
+    code = ("import sys, notices.render, notices.message; "
+            "print(sorted(m for m in ('aiosmtplib', 'aiosmtpd', 'sqlite3', 'prefect', 'psycopg') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
