@@ -133,6 +133,7 @@ class _Run:
     retried: int = 0
     in_flight: int = 0
     unavailable: int = 0
+    reached: bool = False
     halted: str | None = None
     halted_reply: str = ""
 
@@ -189,6 +190,8 @@ class _Run:
 
     async def _handle(self, row: Claimed, result: SendResult) -> None:
         status = result.status
+        if status in ("sent", "permanent", "temporary"):
+            self.reached = True
         if status == "sent":
             await self.db.record(Result(row.key, SENT, result.reply))
             self.sent += 1
@@ -212,7 +215,9 @@ class _Run:
         elif status == "unavailable":
             await self.db.call(self.outbox.release, [row.key])
             self.unavailable += 1
-            if self.unavailable >= MAX_UNAVAILABLE:
+            if not self.reached:  # never reached in this run: a setting, not a blip - say so now
+                self._halt(f"the SMTP server cannot be reached: {result.reply}", result.reply)
+            elif self.unavailable >= MAX_UNAVAILABLE:
                 self._halt(f"the SMTP server cannot be reached ({result.reply}); nothing more was sent",
                            result.reply)
             else:
@@ -268,10 +273,17 @@ async def deliver_async(outbox: Outbox, mailer: Mailer, *, connections: int | No
             run.total, _ = outbox.outstanding(round_id=round_id, include_ambiguous=retry_ambiguous)
             if progress is not None:
                 progress(0, run.total)
+            tasks = [asyncio.ensure_future(run.worker()) for _ in range(workers)]
             try:
-                await asyncio.gather(*(run.worker() for _ in range(workers)))
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             finally:
+                for task in tasks:  # on an error (or Ctrl-C) stop the other workers too
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 await mailer.aclose()
+            for task in tasks:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
     report = build_report(outbox, round_id=round_id)
     report.sent_now, report.failed_now, report.retried = run.sent, run.failed, run.retried
     report.recovered = recovered
