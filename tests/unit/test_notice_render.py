@@ -155,3 +155,12 @@ def test_rendering_is_pure():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def test_the_score_is_not_repeated_when_the_reason_gives_it():
+    below = render_notice(sample_context("not_selected", reason="专家评审得分49.33分，低于入围分数线60.00分。",
+                                         score="49.33", pass_mark="60.00")).text
+    assert below.count("49.33") == 1
+    capped = render_notice(sample_context("not_selected", reason_code="COUNT_CAP", score="69.33", rank=23,
+                                          reason="综合排名第23名，超出本年度10个入选名额及3个候补名额。")).text
+    assert capped.count("69.33") == 1 and capped.count("第23") == 1
