@@ -97,10 +97,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(ws, settings: PortalSettings, host: str, port: int) -> int:
+    """One portal process per workspace (held by a lock on out/portal.lock while it runs)."""
+    import fcntl
+
     import uvicorn
 
     from flows.portal.app import create_app
+    from scoring.errors import ConfigError
 
+    ws.out.mkdir(exist_ok=True)
+    lock = open(ws.out / "portal.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ConfigError(f"another portal is already serving {ws.root}; stop it first") from None
     app = create_app(ws.root, settings=settings)
     who = "HTTP Basic (ROUNDS_PORTAL_MANAGER_PASSWORD)" if settings.manager_password else "this machine only"
     print(f"Portal of {ws.root} on http://{host}:{port}{settings.root_path or ''}/ "

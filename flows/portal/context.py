@@ -64,14 +64,15 @@ class RoundContext:
     conflicts: pd.DataFrame
     allowed: dict[str, tuple[str, ...]] = field(repr=False)
     blocked: dict[str, dict[str, str]] = field(repr=False)
+    apps: dict[str, Application] = field(repr=False)
+    people: dict[str, dict] = field(repr=False)
 
     @property
     def round_title(self) -> str:
         return self.config.title or f"{self.config.year}年度{self.programme.name}"
 
     def expert(self, expert_id: str) -> dict:
-        row = self.experts[self.experts[C.EXPERT_ID] == expert_id]
-        return row.iloc[0].to_dict() if len(row) else {C.EXPERT_ID: expert_id, C.EXPERT_NAME: expert_id}
+        return dict(self.people.get(expert_id) or {C.EXPERT_ID: expert_id, C.EXPERT_NAME: expert_id})
 
     def assigned_experts(self) -> list[str]:
         return sorted(set(self.assignment[C.EXPERT_ID]))
@@ -81,9 +82,7 @@ class RoundContext:
 
     def applications(self, expert_id: str) -> list[Application]:
         """The expert's applications they may score, as their score sheet lists them."""
-        subs = self.submissions.set_index(C.SUBMISSION_ID)
-        return [Application(s, str(subs.at[s, C.ENTERPRISE_NAME]), str(subs.at[s, C.TITLE]))
-                for s in self.allowed.get(expert_id, ())]
+        return [self.apps[s] for s in self.allowed.get(expert_id, ())]
 
     def allowed_pairs(self, expert_id: str) -> pd.DataFrame:
         mine = self.allowed.get(expert_id, ())
@@ -134,8 +133,11 @@ def load_context(ws: Workspace) -> RoundContext:
             blocked.setdefault(e, {})[s] = conflict_reason[(e, s)]
         elif s in known:
             allowed.setdefault(e, []).append(s)
+    apps = {s: Application(s, str(n), str(t)) for s, n, t in
+            zip(submissions[C.SUBMISSION_ID], submissions[C.ENTERPRISE_NAME], submissions[C.TITLE])}
+    people = {str(r[C.EXPERT_ID]): r for r in experts.drop_duplicates(C.EXPERT_ID).to_dict("records")}
     return RoundContext(config, programme, submissions, experts, assignment, conflicts,
-                        {e: tuple(v) for e, v in allowed.items()}, blocked)
+                        {e: tuple(v) for e, v in allowed.items()}, blocked, apps, people)
 
 
 class ContextCache:

@@ -59,7 +59,7 @@ def _expert_page(request: Request, portal: Portal, expert_id: str, session: str,
     drafts = portal.store.drafts(expert_id)
     if typed:
         drafts = {**drafts, **typed}
-    latest = portal.store.latest_submissions().get(expert_id)
+    latest = portal.store.latest_submission(expert_id)
     expert = ctx.expert(expert_id)
     decimals = ctx.programme.scoring.score_decimals
     return portal.page(
@@ -191,7 +191,7 @@ def _submit_scores(request: Request, form):
 def submitted(request: Request):
     portal = _portal(request)
     link, _ = portal.session(request)
-    latest = portal.store.latest_submissions().get(link.expert_id)
+    latest = portal.store.latest_submission(link.expert_id)
     if latest is None:
         raise Refused(404, "尚未提交", "您还没有提交评分。")
     ctx = portal.context()

@@ -266,6 +266,12 @@ class PortalStore:
                 "ON m.expert_id = s.expert_id AND m.r = s.revision").fetchall()
         return {r[0]: Submitted(r[0], int(r[1]), r[2], r[3], r[4]) for r in rows}
 
+    def latest_submission(self, expert_id: str) -> Submitted | None:
+        with self._db(write=False) as db:
+            row = db.execute("SELECT expert_id, revision, sha256, state, created_at FROM submissions "
+                             "WHERE expert_id = ? ORDER BY revision DESC LIMIT 1", (expert_id,)).fetchone()
+        return Submitted(row[0], int(row[1]), row[2], row[3], row[4]) if row else None
+
     def submission_body(self, expert_id: str, revision: int) -> bytes:
         with self._db(write=False) as db:
             row = db.execute("SELECT body FROM submissions WHERE expert_id = ? AND revision = ?",

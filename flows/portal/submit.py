@@ -79,11 +79,16 @@ def _log(ws: Workspace, expert_id: str, revision: int, sha: str, action: str, **
 
 
 def recover(store: PortalStore, ws: Workspace, clock) -> int:
-    """Finish revisions a crash interrupted: pending → file written → applied → audit → logged."""
+    """Finish revisions a crash interrupted: pending → file written → applied → audit → logged.
+
+    Run at start, before any request: staging files a crash left in scores/ are removed too.
+    """
     done = 0
+    for stale in (ws.root / "scores").glob(".portal-*.csv") if (ws.root / "scores").is_dir() else ():
+        stale.unlink(missing_ok=True)
     for expert_id, revision, state, body in store.unfinished():
         with _expert_lock(f"{ws.root}:{expert_id}"):
-            newest = store.latest_submissions().get(expert_id)
+            newest = store.latest_submission(expert_id)
             sha = hashlib.sha256(body).hexdigest()
             if state == "pending":
                 if newest is not None and newest.revision == revision:

@@ -73,3 +73,68 @@ def mine(root: Path, expert_id: str) -> list[str]:
 def not_mine(root: Path, expert_id: str) -> str:
     a = assignment(root)
     return sorted(set(a.submission_id) - set(mine(root, expert_id)))[0]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PortalServer:
+    """`rounds portal DIR` as a real process on 127.0.0.1 (uvicorn), started and stopped by a test."""
+
+    def __init__(self, root: Path, *, env: dict | None = None, port: int | None = None):
+        self.root, self.port = Path(root), port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env or {}
+        self.proc = None
+
+    def start(self, timeout: float = 60) -> "PortalServer":
+        import os
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        repo = Path(__file__).resolve().parents[2]
+        self.log = open(self.root.parent / f"portal-{self.port}.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "portal", str(self.root), "--port", str(self.port)],
+                                     cwd=repo, env={**os.environ, **self.env}, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"portal exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"portal did not answer within {timeout} s")
+
+    def kill(self) -> None:
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except Exception:
+                self.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def __enter__(self) -> "PortalServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
