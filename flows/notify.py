@@ -72,7 +72,8 @@ def notice_contexts(p, approval: Approval) -> list[dict]:
         "clause": prog.clause,
         "document": prog.policy.document,
     }
-    pass_mark = format_cents(int(prog.scoring.pass_mark * 100)) if prog.scoring else None
+    threshold = prog.threshold()
+    pass_mark = format_cents(int(threshold * 100)) if threshold is not None else None
     out = []
     for r in p.result.ranking.to_dict("records"):
         sid = r[C.SUBMISSION_ID]

@@ -49,6 +49,18 @@ HEADERS_ZH = {
     C.REASON_CODE: "原因代码",
     C.REASON: "说明",
     "tie_note": "同分说明",
+    "panel_score": "专家评分",
+    "indicator_index": "指标指数",
+    "grade": "评定等级",
+    "grade_note": "等级说明",
+    "score_calibrated": "校准后得分（参考）",
+    "spread_range": "专家分差",
+    "spread_std": "专家分标准差",
+    "deviant_experts": "偏离较大的专家",
+    "p_selected_bootstrap": "重抽样入选概率",
+    "p_selected_weights": "权重扰动入选概率",
+    "margin_to_cutoff": "距入选线",
+    "fragile": "入选不稳定",
 }
 OUTCOME_ZH = {C.SELECTED: "入选", C.RESERVE: "候补", C.NOT_SELECTED: "未入选", C.INELIGIBLE: "形式审查未通过"}
 
@@ -61,6 +73,7 @@ def ranking_xlsx(ranking: pd.DataFrame, programme: Programme, config: RoundConfi
     ws = wb.active
     ws.title = "排名"
     labels = {c.id: c.label for c in programme.columns}
+    labels.update({f"{i.id}_scaled": f"{i.name}（标准化）" for i in programme.indicators})
     ws.append([HEADERS_ZH.get(c, labels.get(c, c)) for c in ranking.columns])
     ws.append(list(ranking.columns))  # machine-readable ids under the Chinese headers
     for row in ranking.itertuples(index=False):

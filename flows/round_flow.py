@@ -18,10 +18,10 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.flow_runs import pause_flow_run
 from prefect.runtime import flow_run as current_flow_run
 
-from flows import notify, stages
+from flows import ledger, notify, stages
 from flows.approval import ApprovalInput, record
 from flows.lifecycle import Lifecycle
-from flows.settings import api_server_configured
+from flows.settings import api_server_configured, rounds_home
 from flows.state import SHANGHAI, Approval, RoundState
 from flows.workspace import Workspace
 
@@ -50,6 +50,16 @@ def publish(p: stages.Prepared, approval: Approval) -> tuple[list[str], str]:
     changed, warning = stages.publish(p, approval)
     Lifecycle(RoundState(p.ws.state_db)).record_publicity(p.ranking_hash, p.published_on, p.window)
     return changed, warning
+
+
+@task(name="record-awards", cache_policy=NO_CACHE)
+def record_awards(p: stages.Prepared, approval: Approval) -> dict:
+    """The final awards into the ledger under ROUNDS_HOME (idempotent), before sending: other rounds must see them."""
+    change = ledger.record_awards(rounds_home(), config=p.config, programme=p.programme, workspace=p.ws.root,
+                                  ranking=p.result.ranking, ranking_sha256=p.ranking_hash,
+                                  recorded_by=approval.decided_by)
+    RoundState(p.ws.state_db).log("system", f"ledger_{change.status}", p.config.round_id, **change.as_dict())
+    return change.as_dict()
 
 
 @task(name="prepare-notices", cache_policy=NO_CACHE)
@@ -151,6 +161,7 @@ def run_round(
         return {**result, "status": IN_PUBLICITY, "final_blocked": why}
     if not lifecycle.at_least("final"):
         lifecycle.move("final", why=why)
+    record_awards(p, approval)
     prepared = prepare_notices(p, approval)
     sent = send_notices(p, approval)
     if sent.complete and not prepared.conflicts and not lifecycle.at_least("notified"):

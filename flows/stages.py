@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from flows import ledger
 from flows.holidays import work_calendar
 from flows.intake import RoundInputs, load_workspace
 from flows.panel import read_assignment
@@ -22,6 +23,7 @@ from flows.settings import rounds_home
 from flows.state import Approval, RoundState
 from flows.workspace import Workspace, sha256_file
 from scoring import columns as C
+from scoring.ledger_rules import combine_prior_awards
 from scoring.panel_report import panel_summary, with_panel_columns
 from scoring.pipeline import RoundResult, evaluate_round
 from scoring.rules import Programme, RoundConfig, rules_hash, rules_json
@@ -84,20 +86,25 @@ def expert_totals_csv(result: RoundResult) -> bytes:
 
 def prepare(ws: Workspace) -> Prepared:
     config, programme = ws.load_config()
+    home = rounds_home()
+    ledger.check_can_finalise(home, config, ws.root)  # a second workspace for a finalised programme-year: refused
     inputs = load_workspace(ws.root, programme, assigned=read_assignment(ws))
     state = RoundState(ws.state_db)
     decisions = state.tie_decisions()
+    snap = ledger.snapshot(home, config, programme)
     result = evaluate_round(
         submissions=inputs.submissions,
         scores=inputs.scores,
         programme=programme,
         config=config,
         excluded_products=inputs.excluded_products,
-        prior_awards=inputs.prior_awards,
+        prior_awards=combine_prior_awards(inputs.prior_awards, snap.prior_awards),
+        enterprise_awarded=snap.enterprise_awarded,
         decisions=decisions,
     )
     prepared = Prepared(ws=ws, config=config, programme=programme, inputs=inputs, result=result)
     prepared.input_hashes = {ws.rel(p): sha256_file(p) for p in [ws.root / "round.toml", *inputs.files]}
+    prepared.input_hashes["ROUNDS_HOME/ledger.sqlite (awards visible to this round)"] = snap.sha256
     prepared.decisions = [
         {"kind": "tie", "order": list(d.order), "decided_by": d.decided_by, "reason": d.reason}
         for _, d in sorted(decisions.items(), key=lambda kv: sorted(kv[0]))
