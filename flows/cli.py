@@ -90,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("dir")
     audit.add_argument("--csv", metavar="FILE", help="write the log as CSV (UTF-8) instead of printing it")
 
+    ledger = sub.add_parser("ledger", help="the awards ledger under ROUNDS_HOME: export it, or void a finalised round")
+    lsub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
+    lexport = lsub.add_parser("export", help="write the whole ledger (awards, rounds, history) to an xlsx file")
+    lexport.add_argument("path")
+    lvoid = lsub.add_parser("void", help="remove a finalised round's awards so its programme-year can be finalised again")
+    lvoid.add_argument("round_id", help="e.g. 2026-scenario")
+    lvoid.add_argument("--as", dest="name", required=True, metavar="NAME")
+    lvoid.add_argument("--reason", required=True)
+
     demo = sub.add_parser("demo", help="generate a sample round and run it end to end with an embedded mail catcher")
     demo.add_argument("--dir", default="demo-round", help="where to write the sample round (default ./demo-round)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sample data")
@@ -99,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--schedule", action="append", default=[], metavar="PROGRAMME=CRON",
                        help="a programme's yearly start in Beijing time (default '0 9 15 10 *', 15 October 09:00)")
     serve.add_argument("--programme", action="append", metavar="ID", help="serve only this programme (repeatable)")
+    portal = sub.add_parser("portal", help="the experts' scoring web portal: serve it, or issue, mail and revoke "
+                                           "their personal links")
+    from flows.portal.command import configure_parser
+
+    configure_parser(portal)
     return p
 
 
@@ -322,6 +336,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from flows import ledger
+    from flows.settings import rounds_home
+
+    home = rounds_home()
+    if args.ledger_command == "export":
+        path = ledger.export_ledger_xlsx(home, Path(args.path))
+        print(f"The awards ledger ({ledger.ledger_path(home)}) exported to {path}")
+    else:
+        n = ledger.void_round(home, args.round_id, by=args.name, reason=args.reason)
+        print(f"Voided round {args.round_id}: {n} awards removed from the ledger (recorded with your reason).")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
@@ -333,6 +363,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve_deployments(str(Path(args.workspaces).expanduser().resolve()), parse_schedules(args.schedule), args.programme)
     return EXIT_OK
+
+
+def cmd_portal(args: argparse.Namespace) -> int:
+    from flows.portal.command import run
+
+    return run(args)
 
 
 def _print_counts(counts: dict[str, int], total: int) -> None:
@@ -352,8 +388,10 @@ COMMANDS = {
     "status": cmd_status,
     "explain": cmd_explain,
     "audit": cmd_audit,
+    "ledger": cmd_ledger,
     "demo": cmd_demo,
     "serve": cmd_serve,
+    "portal": cmd_portal,
 }
 
 if __name__ == "__main__":  # pragma: no cover
