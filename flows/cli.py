@@ -79,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     finalise.add_argument("--as", dest="name", required=True, metavar="NAME")
     finalise.add_argument("--reason", required=True, help="why the window is not awaited (recorded in the audit log)")
 
+    obj = sub.add_parser("object", help="record an objection (异议) against an application on the published 公示 list")
+    obj.add_argument("dir")
+    obj.add_argument("submission_id")
+    obj.add_argument("--by", required=True, metavar="WHO", help="who raised it (person or organisation)")
+    obj.add_argument("--text", required=True, help="what the objection says")
+
+    resolve = sub.add_parser("resolve", help="decide an objection: upheld removes the application, the reserve list moves up")
+    resolve.add_argument("dir")
+    resolve.add_argument("objection_id", type=int)
+    verdict = resolve.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--upheld", action="store_true")
+    verdict.add_argument("--rejected", action="store_true")
+    resolve.add_argument("--as", dest="name", required=True, metavar="NAME")
+    resolve.add_argument("--reason", required=True, help="the finding (recorded, and quoted to the applicant if upheld)")
+
     status = sub.add_parser("status", help="where a round stands: ranking, approval, notices, audit log")
     status.add_argument("dir")
 
@@ -298,6 +313,48 @@ def cmd_finalise(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_object(args: argparse.Namespace) -> int:
+    import csv
+
+    from flows.lifecycle import Lifecycle, StageError
+    from flows.objections import file_objection
+    from flows.state import RoundState
+    from flows.workspace import Workspace, sha256_file
+
+    ws = Workspace.at(args.dir)
+    ranking = ws.out / "ranking.csv"
+    state = RoundState(ws.state_db)
+    lifecycle = Lifecycle(state)
+    h = sha256_file(ranking) if ranking.is_file() else ""
+    if not h or lifecycle.publicity(h) is None:
+        raise StageError("objections are recorded against a published 公示 list: none is published for out/ranking.csv")
+    if lifecycle.at_least("final"):
+        raise StageError("the round is final: objections are recorded during 公示 only")
+    with ranking.open(encoding="utf-8") as fh:
+        listed = {r["submission_id"] for r in csv.DictReader(fh) if r["outcome"] == "selected"}
+    if args.submission_id not in listed:
+        raise StageError(f"{args.submission_id} is not on the published 公示 list")
+    o = file_objection(state, args.submission_id, args.by, args.text, h)
+    print(f"Objection #{o.id} against {o.submission_id} recorded ({o.filed_at}). The round cannot become final until "
+          f"it is decided: rounds resolve {args.dir} {o.id} --upheld|--rejected --as NAME --reason TEXT")
+    return EXIT_OK
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from flows.objections import decide
+    from flows.state import RoundState
+    from flows.workspace import Workspace
+
+    ws = Workspace.at(args.dir)
+    o = decide(RoundState(ws.state_db), args.objection_id, args.upheld, args.name, args.reason)
+    if o.status == "upheld":
+        print(f"Objection #{o.id} upheld: {o.submission_id} is removed (OBJECTION_UPHELD) and the reserve list moves up. "
+              f"Run `rounds run {args.dir}`: the changed list needs a new approval and a new 公示.")
+    else:
+        print(f"Objection #{o.id} rejected and recorded. Run `rounds run {args.dir}` to continue.")
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from flows import report
     from flows.workspace import Workspace
@@ -385,6 +442,8 @@ COMMANDS = {
     "approve": cmd_approve,
     "decide": cmd_decide,
     "finalise": cmd_finalise,
+    "object": cmd_object,
+    "resolve": cmd_resolve,
     "status": cmd_status,
     "explain": cmd_explain,
     "audit": cmd_audit,

@@ -96,6 +96,12 @@ class Lifecycle:
         pub = self.publicity(ranking_hash)
         if pub is None:
             return False, "the 公示 list of this ranking has not been published"
+        from flows.objections import pending
+
+        open_ones = pending(self.state)
+        if open_ones:
+            ids = ", ".join(f"#{o.id} ({o.submission_id})" for o in open_ones)
+            return False, f"objections {ids} are not decided yet (rounds resolve)"
         override = self.final_override(ranking_hash)
         if override is not None:
             return True, f"finalised before the end of 公示 by {override['decided_by']}: {override['reason']}"

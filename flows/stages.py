@@ -15,6 +15,7 @@ import pandas as pd
 from flows import ledger
 from flows.holidays import work_calendar
 from flows.intake import RoundInputs, load_workspace
+from flows.objections import all_objections, upheld_removals
 from flows.panel import read_assignment
 from flows.outputs import manifest_json, ranking_csv, ranking_xlsx
 from flows.round_report import render_report, report_pdf
@@ -101,6 +102,7 @@ def prepare(ws: Workspace) -> Prepared:
         prior_awards=combine_prior_awards(inputs.prior_awards, snap.prior_awards),
         enterprise_awarded=snap.enterprise_awarded,
         decisions=decisions,
+        removed=upheld_removals(state),
     )
     prepared = Prepared(ws=ws, config=config, programme=programme, inputs=inputs, result=result)
     prepared.input_hashes = {ws.rel(p): sha256_file(p) for p in [ws.root / "round.toml", *inputs.files]}
@@ -108,6 +110,10 @@ def prepare(ws: Workspace) -> Prepared:
     prepared.decisions = [
         {"kind": "tie", "order": list(d.order), "decided_by": d.decided_by, "reason": d.reason}
         for _, d in sorted(decisions.items(), key=lambda kv: sorted(kv[0]))
+    ] + [
+        {"kind": "objection", "id": o.id, "submission_id": o.submission_id, "status": o.status,
+         "filed_by": o.filed_by, "decided_by": o.decided_by, "finding": o.finding}
+        for o in all_objections(state) if o.status != "pending"
     ]
     if programme.scoring is not None and not result.expert_totals.empty:
         result = replace(result, ranking=with_panel_columns(result, inputs.scores, programme, seed=config.seed))

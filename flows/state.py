@@ -60,6 +60,18 @@ CREATE TABLE IF NOT EXISTS final_overrides (
     reason TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS objections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    submission_id TEXT NOT NULL,
+    filed_by TEXT NOT NULL,
+    filed_at TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ranking_hash TEXT NOT NULL,          -- the published ranking the objection is against
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'upheld', 'rejected')),
+    decided_by TEXT,
+    decided_at TEXT,
+    finding TEXT
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL

@@ -121,7 +121,11 @@ def _below(r: dict, programme: Programme, cents: int) -> str:
 
 
 def apply_caps(
-    ranked: pd.DataFrame, programme: Programme, *, enterprise_awarded: Mapping[str, int] | None = None
+    ranked: pd.DataFrame,
+    programme: Programme,
+    *,
+    enterprise_awarded: Mapping[str, int] | None = None,
+    removed: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Outcome, amount_yuan, reason_code and reason for every ranked application.
 
@@ -129,7 +133,10 @@ def apply_caps(
     received for the same project), `prior_note` and `duplicate_note`.
     `enterprise_awarded` maps a credit code to what the enterprise already received
     this year in the programmes its annual cap covers (from the awards ledger).
+    `removed` maps an application to an upheld objection's finding: it is
+    `OBJECTION_UPHELD`, takes no place, and the next candidate moves up.
     """
+    removed = removed or {}
     award = programme.award
     scored = programme.kind in ("scored", "composite")
     pass_cents = threshold_cents(programme)
@@ -148,6 +155,11 @@ def apply_caps(
         r[C.REASON_CODE] = ""
         r[C.REASON] = ""
         r["_cut"] = -1  # which side of the count cut the application fell: 0 slot, 1 reserve, 2 beyond
+        if r[C.SUBMISSION_ID] in removed:
+            r[C.OUTCOME] = C.NOT_SELECTED
+            r[C.REASON_CODE] = C.OBJECTION_UPHELD
+            r[C.REASON] = f"公示期内收到异议，经核实成立（{removed[r[C.SUBMISSION_ID]]}），取消入选资格。"
+            continue
         if pass_cents is not None and r[C.SCORE_CENTS] < pass_cents:
             r[C.OUTCOME] = C.NOT_SELECTED
             r[C.REASON_CODE] = C.BELOW_THRESHOLD

@@ -108,6 +108,7 @@ def evaluate_round(
     prior_awards: pd.DataFrame | None = None,
     decisions: Mapping[frozenset[str], TieDecision] | None = None,
     enterprise_awarded: Mapping[str, int] | None = None,
+    removed: Mapping[str, str] | None = None,
 ) -> RoundResult:
     if programme.scoring is not None and programme.scoring.rank_by != "raw":
         raise ConfigError(
@@ -145,7 +146,7 @@ def evaluate_round(
         ranked = _with_priors(order_claims(cands, programme), priors)
         if programme.kind == "filing":
             ranked = mark_same_model(ranked, programme)
-    capped = apply_caps(ranked, programme, enterprise_awarded=enterprise_awarded)
+    capped = apply_caps(ranked, programme, enterprise_awarded=enterprise_awarded, removed=removed)
 
     ranking = _assemble(submissions, reviewed, capped, programme)
     return RoundResult(ranking=ranking, expert_totals=totals, review=reviewed, prior_matches=priors)
