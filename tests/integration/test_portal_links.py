@@ -116,3 +116,24 @@ def test_send_without_a_mail_server_is_refused_before_anything(tmp_path, monkeyp
     assert PortalStore(root / "out" / "portal.sqlite").links() == []
     assert main(["portal", str(root), "--links", "--deadline", "2020-01-01"]) == 1
     assert "already passed" in capsys.readouterr().err
+
+
+def test_reminders_wait_in_the_outbox_without_a_server_and_send_later(tmp_path, monkeypatch, capsys):
+    root = make_round(tmp_path / "round")
+    assert main(["portal", str(root), "--links", "--deadline", "2099-09-30"]) == 0
+    for var in ("ROUNDS_SMTP_HOST", "ROUNDS_SMTP_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    app = create_app(root, settings=settings())
+    m = client(app)
+    page = m.get("/manage").text
+    r = m.post("/manage/remind", data={"csrf": csrf_of(page), "batch": "b1", "expert_id": "E04"})
+    assert "未配置邮件服务器" in r.text
+    with MailCatcher(tmp_path / "mail") as catcher:
+        monkeypatch.setenv("ROUNDS_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("ROUNDS_SMTP_PORT", str(catcher.port))
+        monkeypatch.setenv("ROUNDS_SMTP_STARTTLS", "false")
+        assert main(["portal", str(root), "--send"]) == 0
+        assert "Sent 1 e-mail(s)" in capsys.readouterr().out
+        assert main(["portal", str(root), "--send"]) == 0  # nothing twice
+        (msg,) = catcher.messages()
+    assert msg["To"].addresses[0].addr_spec == "zheng@fjit.example.cn" and "提醒" in msg["Subject"]
