@@ -7,6 +7,7 @@ server; no script is needed to use them.
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from flows.portal.settings import PortalSettings
 from flows.portal.store import Link, PortalStore, sha256_text
 from flows.state import RoundState
 from flows.workspace import Workspace
+from scoring.errors import RoundsError
+
+log = logging.getLogger("rounds.portal")
 
 TEMPLATES = Path(__file__).parent / "templates"
 SESSION_COOKIE = "rounds_portal"
@@ -55,7 +59,12 @@ class Portal:
         return self.settings.clock()
 
     def context(self) -> RoundContext:
-        return self.contexts.get()
+        """The round as the workspace says now; a workspace broken while the portal runs is a 503 page."""
+        try:
+            return self.contexts.get()
+        except RoundsError as err:
+            log.error("the workspace cannot be read: %s", "; ".join(err.lines()))
+            raise Refused(503, "评审数据暂不可用", "项目管理人员正在更新评审数据，请稍后再试。您已提交的评分不受影响。") from None
 
     def audit(self, actor: str, action: str, subject: str = "", **detail: object) -> None:
         RoundState(self.ws.state_db).log(actor, action, subject, **detail)
@@ -65,9 +74,8 @@ class Portal:
 
     def page(self, request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
         prefix = request.scope.get("root_path", "").rstrip("/")
-        ctx = None
         try:
-            ctx = self.context()
+            ctx = self.contexts.get()
         except Exception:  # a page about a broken workspace still renders
             ctx = None
         html = self.env.get_template(template).render(

@@ -171,3 +171,11 @@ def test_manager_progress_shows_submissions_and_drafts(portal):
     row = page.split('data-expert="E01"')[1].split("</tr>")[0]
     assert "未提交" in row and "0 / 45" in row
     assert "1 / 5 位专家已提交" in page
+
+
+def test_a_workspace_broken_while_serving_is_a_clear_503_not_a_crash(portal):
+    root, tokens, app = portal
+    c, csrf = login(app, tokens["E01"])
+    (root / "experts.csv").write_text("expert_id,name\nE01,\n", encoding="utf-8")  # the manager is mid-edit
+    r = c.get("/expert")
+    assert r.status_code == 503 and "评审数据暂不可用" in r.text
