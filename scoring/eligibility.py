@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from scoring import columns as C
 from scoring.rules import Programme, RoundConfig
-from scoring.uscc import uscc_problem
+from scoring.uscc import uscc_problems
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
@@ -51,7 +52,7 @@ def email_problem(address: str) -> str:
 
 
 def _credit_code(subs: pd.DataFrame, ctx: ReviewContext) -> pd.Series:
-    return subs[C.CREDIT_CODE].map(uscc_problem)
+    return pd.Series(uscc_problems(subs[C.CREDIT_CODE].tolist()), index=subs.index, dtype=object)
 
 
 def _contact_email(subs: pd.DataFrame, ctx: ReviewContext) -> pd.Series:
@@ -190,19 +191,20 @@ def review(subs: pd.DataFrame, ctx: ReviewContext) -> pd.DataFrame:
     Columns: eligible (bool), reason_code, reason, failed_rules (";"-joined rule names).
     """
     names = ctx.programme.eligibility.rules
-    failures = {name: RULES[name].check(subs, ctx).astype(object) for name in names}
+    failures = {name: RULES[name].check(subs, ctx).astype(object).to_numpy() for name in names}
+    any_failed = np.zeros(len(subs), dtype=bool)
+    for texts in failures.values():
+        any_failed |= texts != ""
     out = pd.DataFrame(index=subs.index)
-    codes, reasons, failed = [], [], []
-    for ix in subs.index:
-        failing = [n for n in names if failures[n].at[ix]]
-        failed.append(";".join(failing))
-        if failing:
-            codes.append(RULES[failing[0]].code)
-            reasons.append("；".join(failures[n].at[ix] for n in failing) + "。")
-        else:
-            codes.append("")
-            reasons.append("")
-    out[C.ELIGIBLE] = [not f for f in failed]
+    codes = [""] * len(subs)
+    reasons = [""] * len(subs)
+    failed = [""] * len(subs)
+    for i in np.flatnonzero(any_failed):  # only the (few) ineligible rows are visited
+        failing = [n for n in names if failures[n][i]]
+        failed[i] = ";".join(failing)
+        codes[i] = RULES[failing[0]].code
+        reasons[i] = "；".join(failures[n][i] for n in failing) + "。"
+    out[C.ELIGIBLE] = ~any_failed
     out[C.REASON_CODE] = codes
     out[C.REASON] = reasons
     out["failed_rules"] = failed

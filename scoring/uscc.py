@@ -6,6 +6,10 @@ check = 31 - (sum of value*weight mod 31), and 31 maps to 0.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
+import numpy as np
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1, 3, 9, 27, 19, 26, ...
@@ -43,3 +47,27 @@ def is_valid_uscc(code: str) -> bool:
 def make_uscc(body17: str) -> str:
     """Complete 17 characters into a valid code (used by the sample-data generator and tests)."""
     return body17 + check_character(body17)
+
+
+_LUT = np.full(256, -1, dtype=np.int64)
+for _ch, _v in _VALUE.items():
+    _LUT[ord(_ch)] = _v
+_WEIGHTS = np.array(WEIGHTS, dtype=np.int64)
+
+
+def uscc_problems(codes: Sequence[str]) -> list[str]:
+    """`uscc_problem` for many codes at once: valid codes are checked with array arithmetic,
+    and only the invalid ones are described one by one."""
+    codes = list(codes)
+    out = [""] * len(codes)
+    right_length = [i for i, c in enumerate(codes) if len(c) == LENGTH]
+    ok = np.zeros(len(codes), dtype=bool)
+    if right_length:
+        raw = "".join(codes[i] for i in right_length).encode("ascii", errors="replace")
+        vals = _LUT[np.frombuffer(raw, dtype=np.uint8).reshape(-1, LENGTH)]
+        chars_ok = (vals >= 0).all(axis=1)
+        check = (31 - (vals[:, :17] @ _WEIGHTS) % 31) % 31
+        ok[right_length] = chars_ok & (check == vals[:, 17])
+    for i in np.flatnonzero(~ok):
+        out[i] = uscc_problem(codes[i])
+    return out
