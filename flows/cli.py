@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--as", dest="name", required=True, metavar="NAME")
     resolve.add_argument("--reason", required=True, help="the finding (recorded, and quoted to the applicant if upheld)")
 
+    notices = sub.add_parser("notices", help="where every notice stands; retry the failed ones; or preview them all (a dry run)")
+    notices.add_argument("dir")
+    notices_mode = notices.add_mutually_exclusive_group()
+    notices_mode.add_argument("--retry-failed", action="store_true",
+                              help="queue the failed notices again and send them (through ROUNDS_SMTP_*)")
+    notices_mode.add_argument("--preview", action="store_true",
+                              help="write every notice as .eml and .html under out/preview/; nothing is stored or sent")
+
     status = sub.add_parser("status", help="where a round stands: ranking, approval, notices, audit log")
     status.add_argument("dir")
 
@@ -355,6 +363,46 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_notices(args: argparse.Namespace) -> int:
+    from flows import notify, stages
+    from flows.state import RoundState
+    from flows.workspace import Workspace
+    from notices.deliver import build_report, retry_failed
+    from notices.outbox import Outbox
+    from scoring.errors import RoundsError
+
+    ws = Workspace.at(args.dir)
+    if args.preview:
+        p = stages.prepare(ws)
+        n, undeliverable, folder = notify.preview(p, RoundState(ws.state_db).approval_for(p.ranking_hash))
+        print(f"{n} notices previewed in {folder} (.eml and .html); nothing was stored or sent.")
+        for line in undeliverable:
+            print(f"  undeliverable (inform by other means): {line}")
+        return EXIT_OK
+    if not ws.outbox_db.is_file():
+        raise RoundsError("no notices prepared yet: they are prepared when the round becomes final (rounds run)")
+    config, _ = ws.load_config()
+    if args.retry_failed:
+        p = stages.prepare(ws)
+        approval = RoundState(ws.state_db).approval_for(p.ranking_hash)
+        if approval is None or not approval.approved:
+            raise RoundsError("the current ranking is not approved: nothing is sent")
+        with Outbox.open(ws.outbox_db) as box:
+            n = retry_failed(box, round_id=config.round_id)
+        print(f"{n} failed notices queued again.")
+        sent = notify.send_notices(p, approval)
+        print(f"sent now: {sent.sent_now}; " + ", ".join(f"{k} {v}" for k, v in sorted(sent.counts.items()) if v))
+        for line in sent.problems:
+            print(f"  {line}")
+        if sent.halted:
+            print(f"  sending stopped: {sent.halted}")
+        return EXIT_OK if sent.complete else EXIT_NOTICES_INCOMPLETE
+    with Outbox.open(ws.outbox_db) as box:
+        report = build_report(box, round_id=config.round_id)
+    print("\n".join(report.summary_lines()))
+    return EXIT_OK if not report.problem_lines() else EXIT_NOTICES_INCOMPLETE
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from flows import report
     from flows.workspace import Workspace
@@ -444,6 +492,7 @@ COMMANDS = {
     "finalise": cmd_finalise,
     "object": cmd_object,
     "resolve": cmd_resolve,
+    "notices": cmd_notices,
     "status": cmd_status,
     "explain": cmd_explain,
     "audit": cmd_audit,

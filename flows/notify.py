@@ -148,7 +148,7 @@ def prepare_notices(p, approval: Approval) -> PrepareSummary:
     )
 
 
-def send_notices(p, approval: Approval) -> SendSummary:
+def send_notices(p, approval: Approval, progress=None) -> SendSummary:
     """Deliver every approved notice not yet sent, through the server named by ROUNDS_SMTP_*."""
     from notices.deliver import deliver
     from notices.errors import DeliveryHalted
@@ -166,7 +166,8 @@ def send_notices(p, approval: Approval) -> SendSummary:
         box.recover(round_id=p.config.round_id)
         try:
             report = deliver(box, SmtpMailer(settings), connections=settings.connections,
-                             rate_per_minute=settings.rate_per_minute, round_id=p.config.round_id)
+                             rate_per_minute=settings.rate_per_minute, round_id=p.config.round_id,
+                             progress=progress)
             halted = ""
         except DeliveryHalted as err:
             report, halted = err.report, str(err)
@@ -174,3 +175,47 @@ def send_notices(p, approval: Approval) -> SendSummary:
     problems = tuple(report.problem_lines()) if report is not None else ()
     return SendSummary(counts=counts, sent_now=report.sent if report is not None else 0,
                        problems=problems, halted=halted, smtp=f"{settings.host}:{settings.port}")
+
+
+def samples_markdown(p) -> str:
+    """One prepared notice per outcome (subject and plain text), for the manager to read before sending."""
+    import email
+    import email.policy
+
+    from notices.preview import samples_by_outcome
+
+    with Outbox.open(p.ws.outbox_db) as box:
+        samples = samples_by_outcome(box, round_id=p.config.round_id)
+    parts = [f"# Notices of round {p.config.round_id}: one per outcome", ""]
+    for outcome, (row, body) in sorted(samples.items()):
+        msg = email.message_from_bytes(body, policy=email.policy.default)
+        text = msg.get_body(preferencelist=("plain",)).get_content()
+        parts += [f"## {outcome} — {row.submission_id} → {row.recipient} ({row.state})", "",
+                  f"**{msg['Subject']}**", "", "```text", text.strip(), "```", ""]
+    return "\n".join(parts)
+
+
+def preview(p, approval: Approval | None) -> tuple[int, list[str], str]:
+    """A dry run: every notice as .eml and .html under out/preview/, nothing stored or sent.
+
+    Without an approval yet, the letters are dated today and marked provisional.
+    Returns (count, undeliverable lines, folder).
+    """
+    import email
+    import email.policy
+
+    from flows.state import now
+
+    provisional = approval is None
+    approval = approval or Approval(p.ranking_hash, "approve", "(provisional)", "", "preview", now())
+    items, undeliverable, _ = build_items(p, approval)
+    files: dict[str, bytes] = {}
+    for item in items:
+        files[f"preview/{item.submission_id}.eml"] = item.body
+        msg = email.message_from_bytes(item.body, policy=email.policy.default)
+        html = msg.get_body(preferencelist=("html",)).get_content()
+        if provisional:
+            html = html.replace("<body>", "<body><p style='color:#c00'>预览（排名尚未审定，非正式通知）</p>", 1)
+        files[f"preview/{item.submission_id}.html"] = html.encode("utf-8")
+    p.ws.write_outputs(files)
+    return len(items), undeliverable, str(p.ws.out / "preview")

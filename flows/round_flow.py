@@ -21,6 +21,7 @@ from prefect.runtime import flow_run as current_flow_run
 from flows import ledger, notify, stages
 from flows.approval import ApprovalInput, record
 from flows.lifecycle import Lifecycle
+from flows.progress import progress_reporter
 from flows.settings import api_server_configured, rounds_home
 from flows.state import SHANGHAI, Approval, RoundState
 from flows.workspace import Workspace
@@ -64,12 +65,16 @@ def record_awards(p: stages.Prepared, approval: Approval) -> dict:
 
 @task(name="prepare-notices", cache_policy=NO_CACHE)
 def prepare_notices(p: stages.Prepared, approval: Approval) -> notify.PrepareSummary:
-    return notify.prepare_notices(p, approval)
+    summary = notify.prepare_notices(p, approval)
+    key = f"notice-samples-{p.config.year}-{p.programme.id}".replace("_", "-")
+    create_markdown_artifact(key=key, markdown=notify.samples_markdown(p), description="One notice per outcome")
+    return summary
 
 
 @task(name="send-notices", cache_policy=NO_CACHE)
 def send_notices(p: stages.Prepared, approval: Approval) -> notify.SendSummary:
-    return notify.send_notices(p, approval)
+    key = f"notices-{p.config.year}-{p.programme.id}".replace("_", "-")
+    return notify.send_notices(p, approval, progress=progress_reporter("sending notices", artifact_key=key))
 
 
 def _artifacts(p: stages.Prepared) -> None:
