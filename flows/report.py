@@ -96,14 +96,18 @@ def print_status(ws) -> int:
 
     from flows.cli import EXIT_OK
 
+    from flows.lifecycle import Lifecycle
+
+    state = RoundState(ws.state_db)
+    print(f"{ws.root}")
+    print(f"  stage: {Lifecycle(state).current() or 'intake (nothing recorded yet)'}")
+    _print_owed(ws)
     ranking = ws.out / "ranking.csv"
     if not ranking.is_file():
-        print(f"{ws.root}: not run yet (no out/ranking.csv)")
+        print("  ranking: not computed yet (no out/ranking.csv)")
         return EXIT_OK
     h = sha256_file(ranking)
-    state = RoundState(ws.state_db)
     approval = state.approval_for(h)
-    print(f"{ws.root}")
     print(f"  ranking sha256 {h}")
     if approval is None:
         print("  approval: awaiting")
@@ -117,3 +121,27 @@ def print_status(ws) -> int:
     events = state.audit()
     print(f"  audit log: {len(events)} entries" + (f", last: {events[-1]['at']} {events[-1]['actor']} {events[-1]['action']}" if events else ""))
     return EXIT_OK
+
+
+def _print_owed(ws) -> None:
+    """After `rounds assign`: how many scores each expert still owes (from the sheets in scores/)."""
+    from flows.intake import load_workspace
+    from flows.panel import owed_by_expert, read_assignment
+    from scoring.errors import InputError
+
+    assigned = read_assignment(ws)
+    if assigned is None:
+        return
+    _, programme = ws.load_config()
+    try:
+        inputs = load_workspace(ws.root, programme, require_scores=False, assigned=assigned)
+    except InputError as err:
+        print(f"  scores: {len(err.problems)} problem(s) in the sheets; run `rounds collect {ws.root}` to see them")
+        return
+    owed = owed_by_expert(assigned, inputs.scores)
+    if not owed:
+        print(f"  scores: all {len(assigned)} assigned scores are in")
+        return
+    print(f"  scores: {sum(len(v) for v in owed.values())} of {len(assigned)} assigned scores still owed")
+    for e, subs in sorted(owed.items()):
+        print(f"    {e}: {len(subs)} ({', '.join(subs[:8])}{' …' if len(subs) > 8 else ''})")

@@ -54,6 +54,11 @@ def test_assign_collect_and_rank(ws, tmp_path, capsys):
         listed = {sheet.cell(r, 2).value for r in range(2, sheet.max_row + 1)}
         assert listed == set(mine.submission_id)
 
+    capsys.readouterr()
+    assert main(["status", str(ws)]) == 0
+    status = capsys.readouterr().out
+    assert "stage: assigned" in status and "45 of 45 assigned scores still owed" in status
+
     upload = tmp_path / "upload"
     upload.mkdir()
     for eid in assignment.expert_id.unique():
