@@ -18,6 +18,10 @@ the manager started "Running" with no form on it. Calling the function directly
 keeps one flow run holding the tasks, the artifacts and the approval form, listed
 under the same flow as runs started with `rounds run`.
 
+A round approved in the form stops while its 公示 window is open; the run then
+schedules its own continuation (`schedule_after_publicity`) for the morning after
+the window, so the round reaches its notices from the UI alone.
+
 The scheduler plans runs at most ~100 days ahead, so a yearly schedule shows no
 upcoming run in the UI until then; that is expected, not a missing schedule.
 """
@@ -42,6 +46,7 @@ YEAR_PLACEHOLDER = "{year}"
 DEFAULT_CRON = "0 9 15 10 *"  # 15 October, 09:00 Beijing time: after the call closes and the panels have scored
 DEFAULT_APPROVAL_TIMEOUT = 7 * 86400  # a paused run only sleeps; a week covers a manager's absence
 MAX_APPROVAL_TIMEOUT = 30 * 86400
+CONTINUE_HOUR = 9  # a round continues at 09:00 Beijing time the day after its 公示 window
 
 
 class RoundParameters(BaseModel):
@@ -91,17 +96,66 @@ def resolve_workspace(template: str, when: dt.datetime | None) -> str:
 
 @flow(name="selection-round", log_prints=False, persist_result=False)
 def start_round(params: RoundParameters) -> dict[str, Any]:
-    """Run a round from a deployment: the same flow body as `rounds run`, in this flow run."""
+    """Run a round from a deployment: the same flow body as `rounds run`, in this flow run.
+
+    A round approved here stops while its 公示 window is open; the run then schedules
+    its own continuation for the morning after the window, so the round reaches its
+    notices without anyone starting it again.
+    """
     from prefect.runtime import flow_run as current_flow_run
 
     workspace = resolve_workspace(params.workspace, current_flow_run.scheduled_start_time)
-    return run_round.fn(
+    result = run_round.fn(
         workspace,
         approve_as=params.approve_as,
         comment=params.comment,
         wait_for_approval=None,  # a deployment always runs against a server: pause for the form
         approval_timeout=params.approval_timeout,
     )
+    continuation = schedule_after_publicity(params.model_copy(update={"workspace": workspace}), result)
+    return result if continuation is None else {**result, "continues": continuation}
+
+
+def after_publicity(window_to: dt.date) -> dt.datetime:
+    """When a round may become final: 09:00 Beijing time on the day after the last day of 公示."""
+    day = window_to + dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, CONTINUE_HOUR, tzinfo=ZoneInfo(TIMEZONE))
+
+
+def schedule_after_publicity(params: RoundParameters, result: Mapping[str, Any]) -> dict[str, str] | None:
+    """If the round waits for the end of 公示, schedule this deployment again for then (once per ranking).
+
+    The workspace is the resolved path, not the `{year}` template: a December round
+    whose window ends in January continues in the same folder. The idempotency key
+    is the ranking's hash, so a rerun does not schedule a second continuation; a
+    changed ranking (an upheld objection) needs a new approval and gets its own.
+    """
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.deployments import run_deployment
+    from prefect.runtime import deployment
+
+    window_to = (result.get("publicity") or {}).get("window_to")
+    if result.get("status") != "in_publicity" or not window_to or deployment.id is None:
+        return None
+    when = after_publicity(dt.date.fromisoformat(window_to))
+    run = run_deployment(
+        deployment.id,
+        parameters={"params": params.model_dump(mode="json")},
+        scheduled_time=when,
+        timeout=0,
+        as_subflow=False,
+        tags=["after-publicity"],
+        idempotency_key=f"after-publicity-{result['ranking_sha256']}",
+    )
+    key = f"round-{result['round_id']}-next".replace("_", "-").lower()
+    create_markdown_artifact(
+        key=key,
+        markdown=f"公示 until {window_to} (inclusive). The round continues at {when.isoformat()} "
+        f"(flow run `{run.id}`): final, then the notices. To finalise earlier, with a reason: "
+        f"`rounds finalise {params.workspace} --as NAME --reason ...`, then run it again.",
+        description="When this round continues",
+    )
+    return {"flow_run_id": str(run.id), "scheduled_for": when.isoformat()}
 
 
 def default_parameters(programme: str, workspaces: str) -> dict[str, Any]:
