@@ -11,9 +11,6 @@ with different inputs needs --reassign, recorded in the audit log.
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from flows.intake import load_workspace, read_table
 from flows.lifecycle import Lifecycle
 from flows.sheets import build_score_workbook, sheet_filename
 from flows.state import RoundState
-from flows.workspace import Workspace
+from flows.workspace import Workspace, write_files
 from flows.xlsx import workbook_bytes
 from scoring import columns as C
 from scoring.assignment import assign_experts
@@ -132,20 +129,7 @@ def collect(ws: Workspace, source: Path | None = None, actor: str = "system") ->
                               for n in clash])
     inputs = load_workspace(ws.root, programme, require_scores=False, assigned=assigned,
                             extra_score_files=[(p, f"upload/{p.name}") for p in new])
-    scores_dir.mkdir(exist_ok=True)
-    staged = []
-    try:
-        for p in new:
-            fd, tmp = tempfile.mkstemp(prefix=".collect-", dir=scores_dir)
-            os.close(fd)
-            shutil.copyfile(p, tmp)
-            staged.append((Path(tmp), scores_dir / p.name))
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, target in staged:
-        os.replace(tmp, target)
+    write_files({scores_dir / p.name: p.read_bytes() for p in new})
     owed = owed_by_expert(assigned, inputs.scores)
     state = RoundState(ws.state_db)
     state.log(actor, "scores_collected", config.round_id, imported=[p.name for p in new],

@@ -100,26 +100,30 @@ class Workspace:
     def write_outputs(self, files: dict[str, bytes]) -> list[str]:
         """Write every file under out/ all-or-nothing; returns the names that changed."""
         self.out.mkdir(exist_ok=True)
-        staged: list[tuple[Path, Path]] = []
-        changed: list[str] = []
-        try:
-            for name, data in sorted(files.items()):
-                target = self.out / name
-                if target.is_file() and target.read_bytes() == data:
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=".staging-", dir=target.parent)
-                os.fchmod(fd, 0o644)  # outputs are for people to read; mkstemp makes them private
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                staged.append((Path(tmp), target))
-                changed.append(name)
-        except BaseException:
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
-            raise
-        for tmp, target in staged:
-            os.replace(tmp, target)
-        return changed
+        changed = write_files({self.out / name: data for name, data in files.items()})
+        return [p.relative_to(self.out).as_posix() for p in changed]
+
+
+def write_files(files: dict[Path, bytes]) -> list[Path]:
+    """Write several files all-or-nothing: each is staged beside its target (fsynced), then all are
+    renamed into place; a file whose bytes are unchanged is left alone. Returns the paths written."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, data in sorted(files.items()):
+            if target.is_file() and target.read_bytes() == data:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".staging-", dir=target.parent)
+            os.fchmod(fd, 0o644)  # outputs are for people to read; mkstemp makes them private
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            staged.append((Path(tmp), target))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
+    return [target for _, target in staged]
