@@ -50,8 +50,8 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
-def full_scores(programme, value=lambda sid, crit: None) -> dict[str, str]:
-    """Form fields scoring every criterion: `value(sid, crit)` or 80% of the maximum."""
+def full_scores(programme) -> dict[str, str]:
+    """Form fields scoring every criterion at 80% of its maximum."""
     return {f"c.{c.id}": str(int(c.max_points * 8 / 10)) for c in programme.criteria}
 
 
