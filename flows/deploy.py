@@ -108,6 +108,7 @@ def start_round(params: RoundParameters) -> dict[str, Any]:
     result = run_round.fn(
         workspace,
         approve_as=params.approve_as,
+        approved_via="Prefect deployment form (approve_as)",
         comment=params.comment,
         wait_for_approval=None,  # a deployment always runs against a server: pause for the form
         approval_timeout=params.approval_timeout,

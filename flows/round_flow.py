@@ -86,11 +86,12 @@ def _artifacts(p: stages.Prepared) -> None:
 
 
 def _obtain_approval(
-    p: stages.Prepared, state: RoundState, approve_as: str | None, comment: str, wait: bool, timeout: int
+    p: stages.Prepared, state: RoundState, approve_as: str | None, comment: str, wait: bool, timeout: int,
+    via: str,
 ) -> Approval | None:
     h = p.ranking_hash
     if approve_as:
-        return record(state, h, "approve", approve_as, comment, via="rounds run --approve-as")
+        return record(state, h, "approve", approve_as, comment, via=via)
     existing = state.approval_for(h)
     if existing is not None:
         return existing
@@ -126,8 +127,12 @@ def run_round(
     comment: str = "",
     wait_for_approval: bool | None = None,
     approval_timeout: int = 86400,
+    approved_via: str = "rounds run --approve-as",
 ) -> dict[str, Any]:
-    """Run a round from its workspace folder up to approval, and on from there once approved."""
+    """Run a round from its workspace folder up to approval, and on from there once approved.
+
+    `approved_via` says how an `approve_as` approval was given (recorded with it).
+    """
     p = intake_and_rank(workspace)
     state = RoundState(p.ws.state_db)
     lifecycle = Lifecycle(state)
@@ -137,7 +142,7 @@ def run_round(
         lifecycle.move("scored", ranking_sha256=p.ranking_hash)
     _artifacts(p)
     wait = api_server_configured() if wait_for_approval is None else wait_for_approval
-    approval = _obtain_approval(p, state, approve_as, comment, wait, approval_timeout)
+    approval = _obtain_approval(p, state, approve_as, comment, wait, approval_timeout, approved_via)
     result: dict[str, Any] = {
         "round_id": p.config.round_id,
         "programme": p.programme.id,

@@ -111,6 +111,7 @@ class RoundState:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._schema_ready = False
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -125,7 +126,9 @@ class RoundState:
         try:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
-            con.executescript(SCHEMA)
+            if not self._schema_ready:  # once per RoundState: the portal logs on every request
+                con.executescript(SCHEMA)
+                self._schema_ready = True
             con.execute("BEGIN IMMEDIATE")
             yield con
             con.execute("COMMIT")

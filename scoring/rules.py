@@ -340,6 +340,7 @@ class RoundConfig(Strict):
     contact: str | None = None
     call_window: CallWindow | None = None
     publicity_start: dt.date | None = None
+    scoring_deadline: dt.date | dt.datetime | None = None
     seed: int = 20260602
     overrides: dict[str, Any] = Field(default_factory=dict)
 
