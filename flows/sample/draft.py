@@ -95,6 +95,27 @@ class Draft:
         self.reserved.update(r[C.SUBMISSION_ID] for r in rows)
 
 
+class Redraw(Exception):
+    """A draw that cannot hold a programme's intended cases (too few suitable rows): draw again."""
+
+
+def pick_rows(rng: random.Random, draft: Draft, k: int, *, alone: bool = False) -> list[dict]:
+    """k distinct rows for a programme's intended cases, never the last submitted (it may be made late).
+
+    `alone`: only rows whose applicant has no other application, so that a case
+    built on them is not changed by the applicant's other rows.
+    """
+    rows = draft.submissions[:-1]
+    codes = [r[C.CREDIT_CODE] for r in draft.submissions]
+    free = [r for r in rows if r[C.SUBMISSION_ID] not in draft.reserved
+            and (not alone or codes.count(r[C.CREDIT_CODE]) == 1)]
+    if len(free) < k:
+        raise Redraw(f"{k} rows wanted, {len(free)} free")
+    picked = rng.sample(free, k)
+    draft.protect(*picked)
+    return picked
+
+
 def _no_references(rng: random.Random, draft: Draft) -> None:
     return None
 

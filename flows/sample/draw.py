@@ -11,7 +11,7 @@ import datetime as dt
 import random
 from typing import Sequence
 
-from flows.sample.draft import Draft, EarlierAward, Sampler, evaluate_draft, shows_intended
+from flows.sample.draft import Draft, EarlierAward, Redraw, Sampler, evaluate_draft, shows_intended
 from flows.sample.people import QUALITY, applicants, experts, make_ineligible, same_applicant, scores
 from flows.sample.registry import SAMPLERS
 from scoring import columns as C
@@ -93,8 +93,8 @@ def draw_verified(
     for attempt in range(MAX_DRAWS):
         used = seed + attempt
         rng = sampler.rng(programme.id, used)
-        draft = _draw(sampler, rng, programme, year, n_applications, n_experts, earlier)
         try:
+            draft = _draw(sampler, rng, programme, year, n_applications, n_experts, earlier)
             result = evaluate_draft(draft)
             if not _good(sampler, draft, result):
                 continue
@@ -103,7 +103,7 @@ def draw_verified(
                 result = evaluate_draft(draft)
                 if not _good(sampler, draft, result):
                     continue
-        except DecisionRequired:
+        except (DecisionRequired, Redraw):
             continue
         return draft, used, result
     raise ConfigError(

@@ -13,7 +13,7 @@ import random
 from decimal import Decimal
 from typing import Callable, Collection
 
-from flows.sample.vocab import BRAND, DISTRICTS, ENTERPRISE_TAILS, GIVEN, INSTITUTIONS, SURNAMES
+from flows.sample.vocab import BRAND, DISTRICTS, ENTERPRISE_TAILS, GIVEN, INSTITUTIONS, REAL_BRANDS, SURNAMES
 from scoring import columns as C
 from scoring.rules import Programme
 from scoring.uscc import ALPHABET, make_uscc
@@ -38,6 +38,14 @@ def person(rng: random.Random) -> tuple[str, str]:
 def credit_code(rng: random.Random, prefix8: str) -> str:
     """A valid 统一社会信用代码 starting with `prefix8` (type and division code)."""
     return make_uscc(prefix8 + "".join(rng.choice(ALPHABET) for _ in range(9)))
+
+
+def brand_chars(rng: random.Random, k: int) -> list[tuple[str, str]]:
+    """k brand characters with their pinyin that do not spell a well-known real enterprise's brand."""
+    while True:
+        picked = rng.sample(BRAND, k)
+        if not any(real in "".join(b for b, _ in picked) for real in REAL_BRANDS):
+            return picked
 
 
 def enterprise_name(rng: random.Random, brand: str) -> tuple[str, str]:
@@ -65,7 +73,7 @@ def applicants(
             ent = rng.choice(enterprises)       # another application of the same applicant
         else:
             while True:
-                picked = rng.sample(BRAND, rng.choice((2, 2, 2, 3)))
+                picked = brand_chars(rng, rng.choice((2, 2, 2, 3)))
                 brand = "".join(b for b, _ in picked)
                 if brand not in brands:
                     break

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 
 from flows.sample.draft import Draft, Sampler, count
-from flows.sample.people import credit_code
-from flows.sample.vocab import BRAND, ENTERPRISE_TAILS, TECH
+from flows.sample.people import brand_chars, credit_code
+from flows.sample.vocab import ENTERPRISE_TAILS, TECH
 from scoring import columns as C
 from scoring.pipeline import RoundResult
 
@@ -55,7 +55,7 @@ def unrelated_excluded(rng: random.Random, year: int) -> list[dict]:
     """A couple of listed products from enterprises that do not apply this round."""
     out = []
     for level, product in (("national", "星河AI视觉质检一体机"), ("provincial", "榕芯边缘推理盒子")):
-        brand = "".join(b for b, _ in rng.sample(BRAND, 2))
+        brand = "".join(b for b, _ in brand_chars(rng, 2))
         out.append({
             C.PRODUCT_NAME: product, C.ENTERPRISE_NAME: f"福建{brand}{rng.choice(ENTERPRISE_TAILS)}",
             C.CREDIT_CODE: credit_code(rng, "91350100"), C.LEVEL: level, C.YEAR: year - 1,

@@ -23,6 +23,8 @@ GIVEN = tuple((g, p) for g, p in (pair.split(":") for pair in (
 BRAND = tuple(zip("智联瑞创星海融睿华闽榕景宏天讯博远云图灵达思腾泰安捷恒卓优锐芯源驰", (
     "zhi lian rui chuang xing hai rong rui hua min rong jing hong tian xun bo yuan yun tu ling "
     "da si teng tai an jie heng zhuo you rui xin yuan chi").split()))
+# brands the characters above happen to spell that belong to well-known real enterprises (several in Fuzhou)
+REAL_BRANDS = frozenset({"腾讯", "锐捷", "瑞芯", "恒安", "华安", "思源", "华创", "安捷"})
 ENTERPRISE_TAILS = (
     "智能科技有限公司", "数字科技有限公司", "信息技术有限公司", "信息技术股份有限公司", "软件有限公司",
     "网络科技有限公司", "物联网科技有限公司", "视觉技术有限公司", "数据科技有限公司", "电子科技有限公司",
