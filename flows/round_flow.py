@@ -164,9 +164,12 @@ def run_round(
     result.update(approval=approval.__dict__, outputs=sorted(p.files), calendar_warning=calendar_warning,
                   publicity={"published_on": p.published_on.isoformat(), "window_from": p.window[0].isoformat(),
                              "window_to": p.window[1].isoformat()})
-    if approve_as and lifecycle.final_override(p.ranking_hash) is None:
+    today = dt.datetime.now(SHANGHAI).date()
+    may, why = lifecycle.may_finalise(p.ranking_hash, today)
+    if not may and approve_as and lifecycle.final_override(p.ranking_hash) is None:
+        # a one-shot run does not wait for the end of 公示, and says so on the record
         lifecycle.override_final(p.ranking_hash, approve_as, ONE_SHOT_REASON)
-    may, why = lifecycle.may_finalise(p.ranking_hash, dt.datetime.now(SHANGHAI).date())
+        may, why = lifecycle.may_finalise(p.ranking_hash, today)
     if not may:
         return {**result, "status": IN_PUBLICITY, "final_blocked": why}
     if not lifecycle.at_least("final"):
