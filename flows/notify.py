@@ -58,9 +58,30 @@ def _sender() -> tuple[str, str]:
 
 
 def notice_contexts(p, approval: Approval) -> list[dict]:
-    """One rendering context per application, from the approved ranking."""
+    """One rendering context per application, from the approved ranking.
+
+    Beside the facts every letter states, a context carries what lets the wording
+    follow the programme: `round.kind` (no experts in filing and claim rounds),
+    `application.details` (the programme's own columns as a person reads them:
+    the model and its filing, the certificates), `rule_label` (the formal-review
+    rule behind an INELIGIBLE_* code), and for composite programmes the grade,
+    its two parts with their shares and `grade_note` (which indicators drove it);
+    None where the programme has no such thing.
+    """
+    from decimal import Decimal
+
+    import pandas as pd
+
+    from scoring.eligibility import rule_label
+
     subs = p.inputs.submissions.set_index(C.SUBMISSION_ID)
     prog, cfg = p.programme, p.config
+    share = Decimal(str(prog.scoring.indicator_share)) if prog.kind == "composite" and prog.scoring else None
+    shares = (None, None) if share is None else (format(share.normalize(), "f"), format((100 - share).normalize(), "f"))
+
+    def text(value) -> str | None:  # noqa: ANN001 - a ranking cell: str, number, date, None, NaN or NA
+        return None if value is None or value == "" or pd.isna(value) else str(value)
+
     round_ctx = {
         "id": cfg.round_id,
         "title": cfg.title or f"{cfg.year}年度{prog.name}",
@@ -71,6 +92,7 @@ def notice_contexts(p, approval: Approval) -> list[dict]:
         "contact": cfg.contact or "",
         "clause": prog.clause,
         "document": prog.policy.document,
+        "kind": prog.kind,
     }
     threshold = prog.threshold()
     pass_mark = format_cents(int(threshold * 100)) if threshold is not None else None
@@ -88,6 +110,7 @@ def notice_contexts(p, approval: Approval) -> list[dict]:
                     "contact_email": s[C.CONTACT_EMAIL],
                     "title": r[C.TITLE],
                     "credit_code": r[C.CREDIT_CODE],
+                    "details": {c.id: c.display(v) for c in prog.columns if (v := text(r.get(c.id))) is not None},
                 },
                 "outcome": r[C.OUTCOME],
                 "amount_yuan": int(r[C.AMOUNT_YUAN]),
@@ -97,6 +120,13 @@ def notice_contexts(p, approval: Approval) -> list[dict]:
                 "pass_mark": pass_mark,
                 "rank": None if r[C.RANK] is None or r[C.RANK] != r[C.RANK] else int(r[C.RANK]),
                 "issued_on": approval.at[:10],
+                "rule_label": rule_label(r[C.REASON_CODE]) if r[C.OUTCOME] == C.INELIGIBLE else "",
+                "grade": text(r.get("grade")),
+                "grade_note": text(r.get("grade_note")),
+                "panel_score": text(r.get("panel_score")),
+                "indicator_index": text(r.get("indicator_index")),
+                "indicator_share": shares[0],
+                "panel_share": shares[1],
             }
         )
     return out
