@@ -2,8 +2,15 @@
 
 Templates live in notices/templates/<programme_id>/ with default/ as fallback,
 one set per outcome: `<outcome>.subject.j2`, `<outcome>.txt.j2`,
-`<outcome>.html.j2`. They are compiled once per process (Jinja2 caches them in
-the environment) because rendering tens of thousands of notices must cost
+`<outcome>.html.j2`. The words that change with the programme (what its kind
+of round does, what the money is called, how the letter names what was applied
+for) are macros and tables in `_words.j2`: default/ has them all, a programme
+folder's own `_words.j2` replaces only those it defines, and every letter of
+that programme (subject, text and HTML alike) uses them as `words`. A letter
+whose whole shape differs can still be replaced outcome by outcome.
+
+Templates are compiled once per process (Jinja2 caches them in the
+environment) because rendering tens of thousands of notices must cost
 microseconds, not milliseconds. StrictUndefined makes a missing context key an
 error instead of a silently empty sentence in a letter to an enterprise.
 """
@@ -14,9 +21,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 import jinja2
+from jinja2.runtime import Macro
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -26,20 +35,6 @@ EXTRA_KINDS: tuple[str, ...] = ("expert_link",)
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
 _BIG_UNITS = ("", "万", "亿", "万亿")
-
-#: The formal-review rule behind each ineligibility reason code, in the words of
-#: the call for applications; unknown codes fall back to the reason sentence.
-RULE_NAMES: dict[str, str] = {
-    "INELIGIBLE_CREDIT_CODE": "统一社会信用代码校验（GB 32100-2015）",
-    "INELIGIBLE_CONTACT_EMAIL": "联系人电子邮箱有效性",
-    "INELIGIBLE_CALL_WINDOW": "申报时间须在申报期内",
-    "INELIGIBLE_OWN_IP": "拥有自主知识产权",
-    "INELIGIBLE_SELF_PRODUCED": "由申报单位自主研发生产",
-    "INELIGIBLE_AT_SCALE": "在福州规模化应用",
-    "INELIGIBLE_RECOGNISED": "已获认定的公共服务平台或概念验证中心",
-    "INELIGIBLE_FILED_ON": "备案（登记）时间须在本年度内",
-    "EXCLUDED_LISTED": "未入选国家级或省级同类名单",
-}
 
 
 @dataclass(frozen=True)
@@ -112,8 +107,21 @@ def cn_date(iso: str | dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def rule_name(reason_code: str) -> str:
-    return RULE_NAMES.get(reason_code, "")
+def grade_drivers(note: str | None) -> str:
+    """What drove a composite grade: the part of `grade_note` after its head and its two parts.
+
+    A note reads "A档（综合得分85.50≥85.00）：指标指数95.83（占60%）、专家评分70.00（占40%）；
+    领先指标：…；最弱指标：…"; the letter states the score and the two parts in its
+    own words, and quotes the rest ('' when the note has no such part).
+    """
+    if not note or "；" not in note:
+        return ""
+    return note.split("；", 1)[1].rstrip("。")
+
+
+def sentences(reason: str) -> str:
+    """A reason made of several sentences, joined the Chinese way (no space after 。)."""
+    return reason.replace("。 ", "。").strip()
 
 
 @lru_cache(maxsize=4)
@@ -133,7 +141,8 @@ def environment(template_dir: str = str(TEMPLATE_DIR)) -> jinja2.Environment:
         auto_reload=False,
         cache_size=-1,
     )
-    env.filters.update(yuan=yuan, yuan_upper=yuan_upper, cn_date=cn_date, rule_name=rule_name)
+    env.filters.update(yuan=yuan, yuan_upper=yuan_upper, cn_date=cn_date, grade_drivers=grade_drivers,
+                       sentences=sentences)
     return env
 
 
@@ -151,6 +160,43 @@ def _templates(template_dir: str, programme_id: str, kind: str) -> tuple[jinja2.
     return tuple(found)
 
 
+@lru_cache(maxsize=64)
+def vocabulary(template_dir: str, programme_id: str) -> Mapping[str, Any]:
+    """The words of a programme's letters: default/_words.j2, overlaid by <programme_id>/_words.j2.
+
+    A Jinja2 module exports its top-level macros and `set` variables; names
+    starting with "_" stay private. The macros take what they need as
+    arguments, so one merged mapping serves every letter of the programme.
+    """
+    env = environment(template_dir)
+    words: dict[str, Any] = {}
+    for name in ("default/_words.j2", f"{programme_id}/_words.j2"):
+        try:
+            module = env.get_template(name).module
+        except jinja2.TemplateNotFound:
+            if name.startswith("default/"):
+                raise LookupError(f"no {name} in {template_dir}") from None
+            continue
+        words.update((k, _plain(v) if isinstance(v, Macro) else v)
+                     for k, v in vars(module).items() if not k.startswith("_"))
+    return MappingProxyType(words)
+
+
+def _plain(macro: Macro) -> Callable[..., str]:
+    """A macro of _words.j2 that returns plain text, for the calling letter to escape.
+
+    Called straight from an HTML letter, a macro takes on the letter's
+    autoescaping and returns Markup, while its own body (compiled without
+    autoescaping, so the text part gets no entities) never escaped the
+    application's title: the title would reach the HTML unescaped. Called
+    through this wrapper it returns a str, which the HTML letter escapes once.
+    """
+    def call(*args: Any, **kwargs: Any) -> str:
+        return str.__str__(macro(*args, **kwargs))
+
+    return call
+
+
 _SPACES = re.compile(r"\s+")
 
 
@@ -158,15 +204,17 @@ def render_notice(context: Mapping[str, Any], *, kind: str | None = None,
                   template_dir: str | Path = TEMPLATE_DIR) -> Rendered:
     """Render one notice. `kind` defaults to the context's outcome.
 
-    The subject is collapsed onto one line: it becomes a mail header, where a
-    line break would be a header injection.
+    Result letters need `round.kind` (scored, composite, filing or claim): it
+    decides the words of the letter. The subject is collapsed onto one line: it
+    becomes a mail header, where a line break would be a header injection.
     """
     kind = kind or context["outcome"]
     programme_id = context["round"]["programme_id"] if "round" in context else "default"
     subject_t, text_t, html_t = _templates(str(template_dir), str(programme_id), str(kind))
-    subject = _SPACES.sub(" ", subject_t.render(context)).strip()
+    words = vocabulary(str(template_dir), str(programme_id))
+    subject = _SPACES.sub(" ", subject_t.render(context, words=words)).strip()
     return Rendered(
         subject=subject,
-        text=text_t.render(context, subject=subject),
-        html=html_t.render(context, subject=subject),
+        text=text_t.render(context, subject=subject, words=words),
+        html=html_t.render(context, subject=subject, words=words),
     )

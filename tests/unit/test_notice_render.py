@@ -1,7 +1,10 @@
-"""Rendering of result notices: golden files per outcome, money in words, strictness.
+"""Rendering of result notices: golden letters per programme and outcome, money in words, strictness.
 
-Golden files live in tests/golden/notices/ and change only with a reviewed
-diff. To regenerate them after an intended template change, run:
+Golden files live in tests/golden/notices/<programme>/<case>.txt (every sample
+case of notices.samples: each outcome a programme can produce, and the reason
+codes whose letters read differently) and <programme>/<outcome>.html (each
+outcome); they change only with a reviewed diff. To regenerate them after an
+intended template change, run:
 
     ROUNDS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/test_notice_render.py tests/unit/test_notice_message.py
 
@@ -15,11 +18,11 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from notices.render import Rendered, cn_date, render_notice, yuan, yuan_upper
-from notices.samples import sample_context, sample_expert_context
+from notices.render import Rendered, cn_date, grade_drivers, render_notice, sentences, yuan, yuan_upper
+from notices.samples import SAMPLE_CASES, sample_case, sample_context, sample_expert_context
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "notices"
-OUTCOMES = ("selected", "reserve", "not_selected", "ineligible")
+CASES = [(programme, case) for programme, cases in SAMPLE_CASES.items() for case in cases]
 
 
 def check_golden(name: str, actual: str) -> None:
@@ -32,12 +35,20 @@ def check_golden(name: str, actual: str) -> None:
     assert actual == path.read_bytes().decode("utf-8"), f"{name} differs from its golden file"
 
 
-@pytest.mark.parametrize("outcome", OUTCOMES)
-def test_each_outcome_matches_its_golden_letter(outcome):
-    rendered = render_notice(sample_context(outcome))
-    check_golden(f"{outcome}.subject.txt", rendered.subject + "\n")
-    check_golden(f"{outcome}.txt", rendered.text)
-    check_golden(f"{outcome}.html", rendered.html)
+@pytest.mark.parametrize("programme, case", CASES, ids=[f"{p}/{c}" for p, c in CASES])
+def test_each_case_matches_its_golden_letter(programme, case):
+    rendered = render_notice(sample_case(programme, case))
+    assert rendered.text.startswith(rendered.subject + "\n\n")  # the text golden holds the subject too
+    check_golden(f"{programme}/{case}.txt", rendered.text)
+    if "." not in case:  # the HTML of each outcome; test_notice_programmes checks every HTML says what its text says
+        check_golden(f"{programme}/{case}.html", rendered.html)
+
+
+def test_golden_folder_holds_no_stale_letters():
+    """A case removed from the samples takes its golden letters with it (the suite would not notice otherwise)."""
+    expected = {f"{p}/{c}.txt" for p, c in CASES} | {f"{p}/{c}.html" for p, c in CASES if "." not in c}
+    found = {str(f.relative_to(GOLDEN)) for f in GOLDEN.glob("*/*") if f.is_file()}
+    assert found == expected
 
 
 def test_expert_link_matches_its_golden_letter():
@@ -87,11 +98,11 @@ def test_not_selected_without_a_reason_still_says_why():
 
 def test_ineligible_names_the_failed_rule():
     text = render_notice(sample_context("ineligible")).text
-    assert "未通过的审查事项：统一社会信用代码校验（GB 32100-2015）。" in text
-    assert "校验位不正确" in text and "分" not in text.split("未通过")[0].split("经形式审查")[1]
-    unknown = render_notice(sample_context("ineligible", reason_code="INELIGIBLE_SOMETHING_NEW",
+    assert "未满足的申报条件：统一社会信用代码有效。" in text
+    assert "校验位不正确" in text and "分" not in text.split("未满足")[0].split("经形式审查")[1]
+    unknown = render_notice(sample_context("ineligible", reason_code="INELIGIBLE_SOMETHING_NEW", rule_label="",
                                            reason="某项条件不符合。")).text
-    assert "未通过的审查事项：形式审查。" in unknown and "某项条件不符合。" in unknown
+    assert "未满足的申报条件" not in unknown and "具体情况：某项条件不符合。" in unknown
 
 
 def test_html_is_escaped_and_text_is_not():
@@ -164,3 +175,16 @@ def test_the_score_is_not_repeated_when_the_reason_gives_it():
     capped = render_notice(sample_context("not_selected", reason_code="COUNT_CAP", score="69.33", rank=23,
                                           reason="综合排名第23名，超出本年度10个入选名额及3个候补名额。")).text
     assert capped.count("69.33") == 1 and capped.count("第23") == 1
+
+
+def test_grade_drivers_quote_what_follows_the_two_parts():
+    note = ("B档（综合得分77.25≥75.00，距A档差7.75分）：指标指数82.08（占60%）、专家评分70.00（占40%）；"
+            "领先指标：概念验证项目数87.50、服务企业数80.00；最弱指标：服务满意度70.00")
+    assert grade_drivers(note) == "领先指标：概念验证项目数87.50、服务企业数80.00；最弱指标：服务满意度70.00"
+    assert grade_drivers("A档（综合得分90.00≥85.00）：指标指数90.00（占60%）、专家评分90.00（占40%）") == ""
+    assert grade_drivers(None) == "" and grade_drivers("") == ""
+
+
+def test_reasons_of_several_sentences_are_joined_without_a_space():
+    assert sentences("额度已满。 预算不足。") == "额度已满。预算不足。"
+    assert sentences("只有一句。") == "只有一句。"
