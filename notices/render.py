@@ -167,6 +167,8 @@ def vocabulary(template_dir: str, programme_id: str) -> Mapping[str, Any]:
     A Jinja2 module exports its top-level macros and `set` variables; names
     starting with "_" stay private. The macros take what they need as
     arguments, so one merged mapping serves every letter of the programme.
+    A template folder without words (the portal's reminders) gets an empty
+    mapping: only letters that use `words` need them.
     """
     env = environment(template_dir)
     words: dict[str, Any] = {}
@@ -174,8 +176,6 @@ def vocabulary(template_dir: str, programme_id: str) -> Mapping[str, Any]:
         try:
             module = env.get_template(name).module
         except jinja2.TemplateNotFound:
-            if name.startswith("default/"):
-                raise LookupError(f"no {name} in {template_dir}") from None
             continue
         words.update((k, _plain(v) if isinstance(v, Macro) else v)
                      for k, v in vars(module).items() if not k.startswith("_"))
