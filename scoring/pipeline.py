@@ -24,7 +24,7 @@ import pandas as pd
 
 from scoring import columns as C
 from scoring import composite
-from scoring.aggregation import TOTAL_NUM, criterion_values, expert_totals, format_cents, panel_scores
+from scoring.aggregation import TOTAL_NUM, format_cents, score_panels
 from scoring.caps import PRIOR_NOTE, PRIOR_YUAN, apply_caps
 from scoring.eligibility import ReviewContext, review
 from scoring.errors import ConfigError, InputError, Problem
@@ -127,13 +127,10 @@ def evaluate_round(
     )
 
     if programme.kind in ("scored", "composite"):
-        eligible_scores = scores[scores[C.SUBMISSION_ID].isin(eligible_ids)]
-        totals = expert_totals(eligible_scores, programme)
-        panel = panel_scores(totals, programme)
+        totals, panel = score_panels(scores, programme, eligible_ids)
         _check_panels(eligible_ids, panel, programme)
         if programme.kind == "composite":
             panel = composite.composite_scores(panel, subs_eligible, programme)
-        panel = panel.merge(criterion_values(eligible_scores, programme), on=C.SUBMISSION_ID, how="left")
         carried = dict.fromkeys([C.SUBMISSION_ID, C.CREDIT_CODE, C.SUBMITTED_AT, *programme.award.column_refs().values()])
         panel = panel.merge(subs_eligible[list(carried)], on=C.SUBMISSION_ID, how="left")
         panel = _with_priors(panel, priors)
