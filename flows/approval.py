@@ -61,19 +61,31 @@ def approve_from_cli(state: RoundState, current_hash: str, decision: str, name: 
     return approval, request.get("flow_run_id")
 
 
-def resume_paused_run(flow_run_id: str, decision: str, name: str, comment: str) -> bool:
-    """Answer a paused flow run's form through the Prefect API; False if it is not waiting."""
+def resume_paused_run(flow_run_id: str, decision: str, name: str, comment: str, wait_seconds: float = 30.0) -> bool:
+    """Answer a paused flow run's form through the Prefect API; False if it is not (or no longer) waiting.
+
+    The run may not have reached its pause yet when the manager answers (the
+    decision is already recorded in the workspace then): wait for the pause for
+    up to `wait_seconds` while the run is still going.
+    """
+    import time
     from uuid import UUID
 
-    from prefect.exceptions import FlowPauseTimeout
+    from prefect import get_client
+    from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
     from prefect.flow_runs import resume_flow_run
 
-    try:
-        resume_flow_run(UUID(flow_run_id), run_input={"decision": decision, "name": name, "comment": comment})
-    except (FlowPauseTimeout, RuntimeError, ValueError):
-        return False
-    except Exception as err:  # the API refused or is unreachable: the workspace record stands
-        if "not paused" in str(err).lower() or "cannot be resumed" in str(err).lower():
+    deadline = time.monotonic() + wait_seconds
+    run_input = {"decision": decision, "name": name, "comment": comment}
+    while True:
+        try:
+            resume_flow_run(UUID(flow_run_id), run_input=run_input)
+            return True
+        except (FlowPauseTimeout, ObjectNotFound, ValueError):
             return False
-        raise
-    return True
+        except NotPausedError:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(UUID(flow_run_id)).state
+            if state is None or state.is_final() or time.monotonic() > deadline:
+                return False
+            time.sleep(1.0)

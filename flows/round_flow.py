@@ -107,6 +107,9 @@ def _obtain_approval(
     from prefect.exceptions import FlowPauseTimeout
 
     while True:
+        recorded = state.approval_for(h)  # `rounds approve` may have answered before the pause began
+        if recorded is not None:
+            return recorded
         try:
             answer = pause_flow_run(
                 wait_for_input=ApprovalInput.with_initial_data(description=p.summary_markdown()),

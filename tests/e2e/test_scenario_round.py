@@ -130,7 +130,6 @@ def test_paused_run_is_resumed_by_rounds_approve(handwritten, catcher):
             run_id = row[0] if row else None
         time.sleep(0.5)
     assert run_id, "the flow never asked for approval"
-    time.sleep(3)  # let the flow reach its paused state
     answered = time.monotonic()
     assert main(["approve", str(handwritten), "--as", "王局长", "--comment", "UI外审批"]) == 0
     t.join(timeout=120)
