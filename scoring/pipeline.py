@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from scoring import columns as C
@@ -150,22 +151,34 @@ def evaluate_round(
 
 
 def _with_priors(frame: pd.DataFrame, priors: pd.DataFrame) -> pd.DataFrame:
-    out = frame.merge(priors[[C.SUBMISSION_ID, PRIOR_YUAN, PRIOR_NOTE]], on=C.SUBMISSION_ID, how="left")
-    out[PRIOR_YUAN] = [0 if pd.isna(v) else int(v) for v in out[PRIOR_YUAN]]
-    out[PRIOR_NOTE] = ["" if pd.isna(v) else v for v in out[PRIOR_NOTE]]
+    """`frame` with prior_yuan (0 when none) and prior_note ("" when none) of each application."""
+    if frame[C.SUBMISSION_ID].duplicated().any() or priors[C.SUBMISSION_ID].duplicated().any():
+        out = frame.merge(priors[[C.SUBMISSION_ID, PRIOR_YUAN, PRIOR_NOTE]], on=C.SUBMISSION_ID, how="left")
+        out[PRIOR_YUAN] = [0 if pd.isna(v) else int(v) for v in out[PRIOR_YUAN]]
+        out[PRIOR_NOTE] = ["" if pd.isna(v) else v for v in out[PRIOR_NOTE]]
+        return out
+    yuan = dict(zip(priors[C.SUBMISSION_ID], priors[PRIOR_YUAN]))
+    note = dict(zip(priors[C.SUBMISSION_ID], priors[PRIOR_NOTE]))
+    ids = frame[C.SUBMISSION_ID].tolist()
+    out = frame.reset_index(drop=True)  # a new frame, as a merge gives
+    out[PRIOR_YUAN] = [0 if pd.isna(v := yuan.get(i)) else int(v) for i in ids] if yuan else [0] * len(ids)
+    out[PRIOR_NOTE] = [("" if pd.isna(v := note.get(i)) else v) for i in ids] if note else [""] * len(ids)
     return out
 
 
 def _check_panels(eligible_ids: set[str], panel: pd.DataFrame, programme: Programme) -> None:
     assert programme.scoring is not None
     need = programme.scoring.min_experts
-    counts = dict(zip(panel[C.SUBMISSION_ID], panel[C.N_EXPERTS]))
+    ids = panel[C.SUBMISSION_ID]
+    low = (panel[C.N_EXPERTS] < need).to_numpy()
+    counts = dict(zip(ids[low], panel.loc[low, C.N_EXPERTS]))
+    # usually none: the few short ones are sorted, not the whole cohort
+    short = (eligible_ids - set(ids)) | (eligible_ids & set(counts))
     problems = []
-    for sid in sorted(eligible_ids):
+    for sid in sorted(short):
         n = int(counts.get(sid, 0))
-        if n < need:
-            what = "no scores" if n == 0 else f"scores from {n} expert(s)"
-            problems.append(Problem("scores/", f"application {sid} has {what}; at least {need} needed"))
+        what = "no scores" if n == 0 else f"scores from {n} expert(s)"
+        problems.append(Problem("scores/", f"application {sid} has {what}; at least {need} needed"))
     if problems:
         raise InputError(problems)
 
@@ -190,8 +203,8 @@ def _assemble(subs: pd.DataFrame, reviewed: pd.DataFrame, capped: pd.DataFrame, 
     base = subs[[C.SUBMISSION_ID, C.ENTERPRISE_NAME, C.CREDIT_CODE, C.TITLE, *(c.id for c in programme.columns)]]
     scored = capped[[C.SUBMISSION_ID, C.N_EXPERTS, C.SCORE_CENTS, C.RANK, C.OUTCOME, C.AMOUNT_YUAN,
                      C.REASON_CODE, C.REASON, *extra, TIE_NOTE, ORDER]]
-    ranked = base.merge(scored, on=C.SUBMISSION_ID, how="inner").sort_values(ORDER, kind="stable")
-    ranked[C.SCORE] = ["" if pd.isna(c) else format_cents(int(c)) for c in ranked[C.SCORE_CENTS]]
+    ranked = _join_in_order(base, scored)
+    ranked[C.SCORE] = _score_texts(ranked[C.SCORE_CENTS])
 
     inel_mask = ~reviewed[C.ELIGIBLE].to_numpy(dtype=bool)
     inel = base[inel_mask].copy()
@@ -213,3 +226,29 @@ def _assemble(subs: pd.DataFrame, reviewed: pd.DataFrame, capped: pd.DataFrame, 
     out[C.N_EXPERTS] = out[C.N_EXPERTS].astype("int64")
     out[C.AMOUNT_YUAN] = out[C.AMOUNT_YUAN].astype("int64")
     return out
+
+
+def _join_in_order(base: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """base ⋈ scored on submission_id, in `order`: the inner merge sorted by order, without hashing twice.
+
+    When the ids of `base` are unique, every scored id is among them and `order`
+    strictly increases, each scored row takes its base row by position; otherwise
+    (never for frames from intake) the merge itself.
+    """
+    index = pd.Index(base[C.SUBMISSION_ID])
+    order = scored[ORDER].to_numpy()
+    if index.is_unique and (len(order) < 2 or (np.diff(order) > 0).all()):
+        at = index.get_indexer(scored[C.SUBMISSION_ID])
+        if (at >= 0).all():
+            left = base.iloc[at].reset_index(drop=True)
+            right = scored.drop(columns=[C.SUBMISSION_ID]).reset_index(drop=True)
+            return pd.concat([left, right], axis=1)
+    return base.merge(scored, on=C.SUBMISSION_ID, how="inner").sort_values(ORDER, kind="stable")
+
+
+def _score_texts(cents: pd.Series) -> list[str] | np.ndarray:
+    """Each score in hundredths as shown ("86.33"), "" where there is none; formatted once per distinct value."""
+    if cents.dtype.kind not in "iu" or not len(cents):
+        return ["" if pd.isna(c) else format_cents(int(c)) for c in cents]
+    values, inverse = np.unique(cents.to_numpy(), return_inverse=True)
+    return np.array([format_cents(int(v)) for v in values], dtype=object)[inverse.reshape(-1)]
