@@ -108,3 +108,11 @@ class Lifecycle:
         if today <= pub[2]:
             return False, f"the 公示 window runs until {pub[2].isoformat()} (inclusive)"
         return True, f"the 公示 window ended on {pub[2].isoformat()}"
+
+    def mark_final(self, ranking_hash: str, why: str) -> str:
+        """Record when this ranking became final (once); returns that moment, which the notices carry."""
+        with self.state.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO finals (ranking_hash, at, why) VALUES (?, ?, ?)",
+                       (ranking_hash, now(), why))
+            (at,) = db.execute("SELECT at FROM finals WHERE ranking_hash = ?", (ranking_hash,)).fetchone()
+        return at

@@ -57,7 +57,7 @@ def _sender() -> tuple[str, str]:
     return name, addr or DEFAULT_SENDER
 
 
-def notice_contexts(p, approval: Approval) -> list[dict]:
+def notice_contexts(p, approval: Approval, issued_at: str | None = None) -> list[dict]:
     """One rendering context per application, from the approved ranking.
 
     Beside the facts every letter states, a context carries what lets the wording
@@ -119,7 +119,7 @@ def notice_contexts(p, approval: Approval) -> list[dict]:
                 "score": r[C.SCORE] or None,
                 "pass_mark": pass_mark,
                 "rank": None if r[C.RANK] is None or r[C.RANK] != r[C.RANK] else int(r[C.RANK]),
-                "issued_on": approval.at[:10],
+                "issued_on": (issued_at or approval.at)[:10],
                 "rule_label": rule_label(r[C.REASON_CODE]) if r[C.OUTCOME] == C.INELIGIBLE else "",
                 "grade": text(r.get("grade")),
                 "grade_note": text(r.get("grade_note")),
@@ -132,15 +132,15 @@ def notice_contexts(p, approval: Approval) -> list[dict]:
     return out
 
 
-def build_items(p, approval: Approval) -> tuple[list[OutboxItem], list[str], dict[str, bytes]]:
+def build_items(p, approval: Approval, issued_at: str | None = None) -> tuple[list[OutboxItem], list[str], dict[str, bytes]]:
     """(outbox items, undeliverable lines, .eml previews by file name)."""
     key = RoundState(p.ws.state_db).signing_key()
     sender_name, sender = _sender()
     sender_name = sender_name or (p.config.organiser or p.programme.department)
     domain = sender.rsplit("@", 1)[-1]
-    date = dt.datetime.fromisoformat(approval.at)
+    date = dt.datetime.fromisoformat(issued_at or approval.at)
     items, undeliverable, previews = [], [], {}
-    for ctx in notice_contexts(p, approval):
+    for ctx in notice_contexts(p, approval, issued_at):
         app = ctx["application"]
         try:
             recipient = validate_address(app["contact_email"])
@@ -164,8 +164,9 @@ def build_items(p, approval: Approval) -> tuple[list[OutboxItem], list[str], dic
     return items, undeliverable, previews
 
 
-def prepare_notices(p, approval: Approval) -> PrepareSummary:
-    items, undeliverable, previews = build_items(p, approval)
+def prepare_notices(p, approval: Approval, issued_at: str | None = None) -> PrepareSummary:
+    """Render every notice, dated `issued_at` (when the round became final), into the outbox, approved."""
+    items, undeliverable, previews = build_items(p, approval, issued_at)
     with Outbox.open(p.ws.outbox_db) as box:
         report = box.prepare(items)
         box.approve(approval.ranking_hash, round_id=p.config.round_id)

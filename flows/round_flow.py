@@ -64,8 +64,8 @@ def record_awards(p: stages.Prepared, approval: Approval) -> dict:
 
 
 @task(name="prepare-notices", cache_policy=NO_CACHE)
-def prepare_notices(p: stages.Prepared, approval: Approval) -> notify.PrepareSummary:
-    summary = notify.prepare_notices(p, approval)
+def prepare_notices(p: stages.Prepared, approval: Approval, issued_at: str) -> notify.PrepareSummary:
+    summary = notify.prepare_notices(p, approval, issued_at)
     key = f"notice-samples-{p.config.year}-{p.programme.id}".replace("_", "-")
     create_markdown_artifact(key=key, markdown=notify.samples_markdown(p), description="One notice per outcome")
     return summary
@@ -177,8 +177,9 @@ def run_round(
         return {**result, "status": IN_PUBLICITY, "final_blocked": why}
     if not lifecycle.at_least("final"):
         lifecycle.move("final", why=why)
+    final_at = lifecycle.mark_final(p.ranking_hash, why)
     record_awards(p, approval)
-    prepared = prepare_notices(p, approval)
+    prepared = prepare_notices(p, approval, final_at)
     sent = send_notices(p, approval)
     if sent.complete and not prepared.conflicts and not lifecycle.at_least("notified"):
         lifecycle.move("notified", counts=sent.counts)

@@ -72,6 +72,11 @@ CREATE TABLE IF NOT EXISTS objections (
     decided_at TEXT,
     finding TEXT
 );
+CREATE TABLE IF NOT EXISTS finals (
+    ranking_hash TEXT PRIMARY KEY,       -- the ranking that became final
+    at TEXT NOT NULL,                    -- when: the date the notices carry
+    why TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
