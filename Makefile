@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test install bench clean docs browser-deps
+.PHONY: demo test install bench clean docs browser-deps test-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rounds needs Python 3.11 or newer")'
@@ -38,4 +38,16 @@ browser-deps:
 	  echo "browser-deps: run as root: apt-get install -y --no-install-recommends chromium fonts-noto-cjk" >&2; exit 1; \
 	else \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fontconfig; \
+	fi
+
+# Everything outside Python the full test suite uses: Chromium and CJK fonts (browser tests) and
+# LibreOffice Calc (the score sheets' validation is checked by converting one). CI calls this first;
+# tests that need a missing one skip and say why.
+test-deps: browser-deps
+	@if command -v soffice >/dev/null 2>&1; then \
+	  echo "test-deps: LibreOffice present"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	  echo "test-deps: run as root: apt-get install -y --no-install-recommends libreoffice-calc-nogui" >&2; exit 1; \
+	else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui; \
 	fi
