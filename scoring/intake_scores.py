@@ -26,6 +26,7 @@ import pandas as pd
 from scoring import columns as C
 from scoring.errors import Problem
 from scoring.intake_frames import EMPTY, Coded, Parsed, data_columns, file_label, missing_columns, sort_problems
+from scoring.intake_pairs import pair_problems
 from scoring.intake_values import score_units
 from scoring.rules import Programme
 
@@ -274,7 +275,7 @@ def validate_scores(
         bad, found = _unknown(s, s.submission, C.SUBMISSION_ID, submissions[C.SUBMISSION_ID], "the submissions file")
         problems += found
         usable &= ~bad
-    problems += _pair_problems(s, present, usable, programme, submissions, experts, assigned)
+    problems += pair_problems(s, present, usable, programme, submissions, experts, assigned)
 
     # by submission_id, expert_id, then the programme's criterion order (codes sort like the strings); stable
     key = (s.submission.codes * len(s.expert.uniques) + s.expert.codes) * (len(programme.criteria) + 1) + s.cidx
@@ -303,103 +304,6 @@ def parse_scores(
     assigned: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     return validate_scores(raws, programme, submissions, experts, assigned=assigned).unwrap()
-
-
-def _pair_problems(
-    s: _Scores,
-    present: np.ndarray,
-    usable: np.ndarray,
-    programme: Programme,
-    submissions: pd.DataFrame | None,
-    experts: pd.DataFrame | None,
-    assigned: pd.DataFrame | None,
-) -> list[Problem]:
-    """Duplicates, 回避 conflicts, unassigned and incomplete (expert, application) pairs."""
-    problems: list[Problem] = []
-    idx = np.flatnonzero(present)
-    if not len(idx):
-        return problems
-    n_c = len(programme.criteria)
-    n_s = len(s.submission.uniques)
-    pair = s.expert.codes[idx] * n_s + s.submission.codes[idx]
-
-    def pair_key(i: int) -> int:
-        return int((s.expert.codes[i] * n_s + s.submission.codes[i]) * n_c + s.cidx[i])
-
-    key = pair * n_c + s.cidx[idx]
-
-    dup = pd.Series(key).duplicated(keep="first").to_numpy()
-    if dup.any():
-        first = pd.Series(idx, index=key)[~dup]
-        for i in idx[dup]:
-            j = int(first[pair_key(i)])
-            where = f"row {s.rows[j]}" if s.file(j) == s.file(i) else f"{s.file(j)} row {s.rows[j]}"
-            crit = programme.criteria[s.cidx[i]].id
-            problems.append(Problem(
-                s.file(i),
-                f"duplicate score: expert {s.expert_of(i)} already scored {s.submission_of(i)} on {crit!r} at {where}",
-                row=int(s.rows[i]), column=s.column_of(i),
-            ))
-
-    pair_code, pair_ids = pd.factorize(pair)
-    first_of_pair = np.zeros(len(pair), dtype=bool)
-    first_of_pair[np.unique(pair_code, return_index=True)[1]] = True
-    lead = first_of_pair & usable[idx]  # one row per usable (expert, application) pair
-
-    conflicted = np.zeros(len(pair_ids), dtype=bool)
-    if submissions is not None and experts is not None:
-        experts_by_id = experts.drop_duplicates(C.EXPERT_ID).set_index(C.EXPERT_ID)
-        lead_rows = np.flatnonzero(lead)
-        at = idx[lead_rows]
-        org_code = pd.Series(s.expert.uniques[s.expert.codes[at]]).map(experts_by_id[C.ORG_CREDIT_CODE])
-        org_code = org_code.fillna("").to_numpy()
-        applicant = submissions.drop_duplicates(C.SUBMISSION_ID).set_index(C.SUBMISSION_ID)[C.CREDIT_CODE]
-        applicant_code = pd.Series(s.submission.uniques[s.submission.codes[at]]).map(applicant).fillna("").to_numpy()
-        same = (org_code != "") & (org_code == applicant_code)
-        for k in np.flatnonzero(same):
-            i, code = at[k], org_code[k]
-            conflicted[pair_code[lead_rows[k]]] = True
-            org_name = experts_by_id.at[s.expert_of(i), C.ORGANISATION] or code
-            problems.append(Problem(
-                s.file(i),
-                f"回避 (conflict of interest): expert {s.expert_of(i)}'s organisation ({org_name}, {code}) "
-                f"is the applicant of {s.submission_of(i)}; this expert must not score it — remove these scores",
-                row=int(s.rows[i]), column=C.EXPERT_ID,
-            ))
-
-    refused = conflicted.copy()
-    if assigned is not None:
-        # assigned pairs as the same integer keys: ids absent from the scores cannot match anything
-        e_at = np.searchsorted(s.expert.uniques, assigned[C.EXPERT_ID].to_numpy(dtype=object))
-        s_at = np.searchsorted(s.submission.uniques, assigned[C.SUBMISSION_ID].to_numpy(dtype=object))
-        e_ok = e_at < len(s.expert.uniques)
-        s_ok = s_at < n_s
-        e_ok[e_ok] = s.expert.uniques[e_at[e_ok]] == assigned[C.EXPERT_ID].to_numpy(dtype=object)[e_ok]
-        s_ok[s_ok] = s.submission.uniques[s_at[s_ok]] == assigned[C.SUBMISSION_ID].to_numpy(dtype=object)[s_ok]
-        ok_pairs = (e_at * n_s + s_at)[e_ok & s_ok]
-        unassigned = ~np.isin(pair_ids, ok_pairs) & ~conflicted
-        for k in np.flatnonzero(lead & unassigned[pair_code]):
-            i = idx[k]
-            refused[pair_code[k]] = True
-            problems.append(Problem(
-                s.file(i),
-                f"{s.submission_of(i)} was not assigned to expert {s.expert_of(i)}; "
-                "scores are accepted only for the applications on the expert's own sheet",
-                row=int(s.rows[i]), column=C.SUBMISSION_ID,
-            ))
-
-    bits = np.zeros(len(pair_ids), dtype="int64")
-    np.bitwise_or.at(bits, pair_code, np.left_shift(1, s.cidx[idx]) | s.assumed[idx])
-    incomplete = (bits != (1 << n_c) - 1) & ~refused
-    for k in np.flatnonzero(lead & incomplete[pair_code]):
-        i, have = idx[k], int(bits[pair_code[k]])
-        lacking = [c.id for b, c in enumerate(programme.criteria) if not have >> b & 1]
-        problems.append(Problem(
-            s.file(i),
-            f"expert {s.expert_of(i)} scored {s.submission_of(i)} on some criteria only; missing: {', '.join(lacking)}",
-            row=int(s.rows[i]),
-        ))
-    return problems
 
 
 def empty_scores() -> pd.DataFrame:
