@@ -54,16 +54,22 @@ _SPACES_BUT_NEWLINES = " \t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map
 # --- reading one file ----------------------------------------------------------------------------
 
 
-def read_table(path: Path, label: str, *, header_names: Collection[str] = ()) -> pd.DataFrame:
+def read_table(
+    path: Path, label: str, *, header_names: Collection[str] = (), categorical: bool = False
+) -> pd.DataFrame:
     """One table as stripped strings plus `_row` and `_file`; raises InputError naming the file.
 
     The header is the first non-empty row, or, when `header_names` are given,
     the first of the first 30 non-empty rows that contains one of them (so that a
     sheet may carry instructions above its header). Fully empty rows are skipped.
+    `categorical=True` returns a CSV's columns as pandas categoricals (the same
+    strings; their categories may include values only the header or a skipped row
+    holds): for long score sheets, where every value repeats, the parser then
+    hashes each cell once and later checks work on the distinct values.
     """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        grid, problems = _csv_grid(path, label), []
+        grid, problems = _csv_grid(path, label, categorical=categorical), []
     elif suffix == ".xlsx":
         grid, problems = _xlsx_grid(path, label)
     else:
@@ -71,7 +77,7 @@ def read_table(path: Path, label: str, *, header_names: Collection[str] = ()) ->
     return _table(grid, label, header_names, problems)
 
 
-def _csv_grid(path: Path, label: str) -> pd.DataFrame:
+def _csv_grid(path: Path, label: str, *, categorical: bool = False) -> pd.DataFrame:
     """The cells of a CSV file as a frame of strings (columns 0..n-1, row i = line i+1)."""
     data = path.read_bytes()
     if data.startswith(b"PK\x03\x04"):
@@ -91,19 +97,50 @@ def _csv_grid(path: Path, label: str) -> pd.DataFrame:
         raise InputError(Problem(label, "the file is empty"))
     try:
         grid = pd.read_csv(
-            io.BytesIO(data), encoding=encoding, header=None, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=False,
+            io.BytesIO(data), encoding=encoding, header=None, dtype="category" if categorical else str,
+            keep_default_na=False, na_filter=False, skip_blank_lines=False,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError):
         # rows longer than the first, or a blank first line: the csv module and padding (rarer, slower)
         rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
         width = max(len(r) for r in rows)
         grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
-    if any(ch in text for ch in _SPACES_BUT_NEWLINES):
+    if _may_have_padded_cells(text):
         for col in grid.columns:
-            codes, uniques = pd.factorize(grid[col].to_numpy())
-            grid[col] = np.array([u.strip() for u in uniques], dtype=object)[codes]
+            if isinstance(grid[col].dtype, pd.CategoricalDtype):
+                codes, uniques = grid[col].cat.codes.to_numpy(), grid[col].cat.categories
+            else:
+                codes, uniques = pd.factorize(grid[col].to_numpy())
+            stripped = [u.strip() for u in uniques]
+            if isinstance(grid[col].dtype, pd.CategoricalDtype):
+                again, distinct = pd.factorize(np.array(stripped, dtype=object))
+                grid[col] = pd.Categorical.from_codes(again[codes], categories=distinct)
+            else:
+                grid[col] = np.array(stripped, dtype=object)[codes]
     return grid
+
+
+def _may_have_padded_cells(text: str) -> bool:
+    """Whether some cell of a CSV text may start or end with a space (False: stripping changes nothing).
+
+    A cell's first character follows a comma, a line end, an opening quote or the
+    start of the text, and its last character precedes a comma, a line end, a
+    closing quote or the end. So unless a space-like character stands next to one
+    of those, no cell is padded — typically a file whose only spaces are inside
+    values ("2026-07-01 09:30"). A false alarm costs only the strip; newlines
+    count (like every other space) only where some space-like character is in the text.
+    """
+    present = [ch for ch in _SPACES_BUT_NEWLINES if ch in text]
+    if not present:
+        return False
+    if '"' in text and any(pair in text for pair in ('"\n', '\n"', '"\r', '\r"')):
+        return True  # a quoted cell may start or end with a line break
+    for ch in present:
+        if text.startswith(ch) or text.endswith(ch):
+            return True
+        if any(edge + ch in text or ch + edge in text for edge in (",", "\n", "\r", '"')):
+            return True
+    return False
 
 
 def _xlsx_grid(path: Path, label: str) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:
@@ -220,7 +257,7 @@ def _table(grid: pd.DataFrame, label: str, header_names: Collection[str], flags:
     """Header, row numbers and checks common to CSV and xlsx; raises InputError on problems."""
     if grid.shape[1] == 0:
         raise InputError(Problem(label, "the file is empty"))
-    first = grid[grid.columns[0]].to_numpy() == ""
+    first = (grid[grid.columns[0]] == "").to_numpy()
     blank = first.copy()
     if blank.any():
         blank[blank] = (grid[blank] == "").all(axis=1).to_numpy()
@@ -242,7 +279,7 @@ def _table(grid: pd.DataFrame, label: str, header_names: Collection[str], flags:
     keep: list[int] = []
     for pos, name in enumerate(names):
         if name == "":
-            used = np.flatnonzero(body[grid.columns[pos]].to_numpy() != "")
+            used = np.flatnonzero((body[grid.columns[pos]] != "").to_numpy())
             if len(used):
                 problems.append(Problem(
                     label, f"column {_letter(pos)} has values but no header; give it a name or clear it",
@@ -262,12 +299,19 @@ def _table(grid: pd.DataFrame, label: str, header_names: Collection[str], flags:
             problems.append(Problem(label, message, row=r + 1, column=names[c]))
     if problems:
         raise InputError(problems)
-    frame = pd.DataFrame({names[p]: body[grid.columns[p]].to_numpy(dtype=object) for p in keep})
+    frame = pd.DataFrame({names[p]: _cells(body[grid.columns[p]]) for p in keep})
     frame[C.SOURCE_FILE] = label
     frame[C.SOURCE_ROW] = (data_rows + 1).astype("int64")
     frame.attrs["file"] = label
     frame.attrs["header_row"] = int(head) + 1
     return frame
+
+
+def _cells(column: pd.Series) -> pd.Categorical | np.ndarray:
+    """A column's cells without its index: categoricals as they are, anything else as an object array."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.array
+    return column.to_numpy(dtype=object)
 
 
 # --- reading a workspace --------------------------------------------------------------------------
@@ -340,13 +384,15 @@ def load_workspace(
     files: list[Path] = []
     scored = programme.kind in ("scored", "composite")
 
-    def read(path: Path | None, header_names: Collection[str], label: str | None = None) -> pd.DataFrame | None:
+    def read(
+        path: Path | None, header_names: Collection[str], label: str | None = None, *, categorical: bool = False
+    ) -> pd.DataFrame | None:
         if path is None:
             return None
         label = label or path.relative_to(workspace).as_posix()
         files.append(path)
         try:
-            return read_table(path, label, header_names=header_names)
+            return read_table(path, label, header_names=header_names, categorical=categorical)
         except InputError as err:
             problems.extend(err.problems)
             return None
@@ -370,7 +416,7 @@ def load_workspace(
         score_raws = []
         sources = [(p, None) for p in _score_files(workspace / "scores", problems)] + list(extra_score_files)
         for path, label in sources:
-            raw = read(path, (C.EXPERT_ID, C.SUBMISSION_ID), label)
+            raw = read(path, (C.EXPERT_ID, C.SUBMISSION_ID), label, categorical=True)
             if raw is not None:
                 if raw.empty:
                     problems.append(Problem(raw.attrs["file"], "has a header but no scores"))
