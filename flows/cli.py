@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a sample round and run it end to end with an embedded mail catcher")
     demo.add_argument("--dir", default="demo-round", help="where to write the sample round (default ./demo-round)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the sample data")
+    demo.add_argument("--programme", action="append", metavar="ID",
+                      help="run only this programme's sample round (repeatable; default: every programme)")
     serve = sub.add_parser("serve", help="run the rounds' Prefect deployments (one per programme, yearly schedule, UI form)")
     serve.add_argument("--workspaces", required=True, metavar="DIR",
                        help="folder of the round workspaces; a scheduled run uses DIR/<year>-<programme>")
@@ -460,7 +462,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
-    return run_demo(Path(args.dir), seed=args.seed)
+    return run_demo(Path(args.dir), seed=args.seed, programmes=args.programme)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
