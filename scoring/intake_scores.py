@@ -291,7 +291,7 @@ def validate_scores(
         C.SCORE_UNITS: units[keep],
         C.SOURCE_FILE: s.files.uniques[s.files.codes[keep]],
         C.SOURCE_ROW: s.rows[keep],
-    })
+    }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
     return Parsed(out, sort_problems(problems))
 
 

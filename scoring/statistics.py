@@ -113,25 +113,37 @@ class _Panels:
     """A round's expert totals as padded arrays: one row per application, one column per seat.
 
     Rows are in submission_id order; within a row, seats are in expert_id order;
-    unused seats are NaN (values) / -1 (expert codes).
+    unused seats are NaN (values) / -1 (expert codes). Each id column is hashed
+    once; the rows are sorted only when they are not already in (application,
+    expert) order, as the totals of `scoring.pipeline` are.
     """
 
     def __init__(self, frame: pd.DataFrame):
         missing = [c for c in (EXPERT_ID, SUBMISSION_ID, EXPERT_TOTAL) if c not in frame.columns]
         if missing:
             raise ValueError(f"expert totals frame lacks column(s) {', '.join(missing)}")
-        ordered = frame.sort_values([SUBMISSION_ID, EXPERT_ID], kind="stable")
-        sub_codes, self.submissions = pd.factorize(ordered[SUBMISSION_ID], sort=True)
-        exp_codes, self.experts = pd.factorize(ordered[EXPERT_ID], sort=True)
+        sub_codes, self.submissions = pd.factorize(frame[SUBMISSION_ID], sort=True)
+        exp_codes, self.experts = pd.factorize(frame[EXPERT_ID], sort=True)
+        values = frame[EXPERT_TOTAL].to_numpy(dtype=float)
+        if (sub_codes < 0).any() or (exp_codes < 0).any():  # a missing id: sort the frame itself
+            ordered = frame.sort_values([SUBMISSION_ID, EXPERT_ID], kind="stable")
+            sub_codes, self.submissions = pd.factorize(ordered[SUBMISSION_ID], sort=True)
+            exp_codes, self.experts = pd.factorize(ordered[EXPERT_ID], sort=True)
+            values = ordered[EXPERT_TOTAL].to_numpy(dtype=float)
+        else:
+            key = sub_codes.astype("int64") * max(len(self.experts), 1) + exp_codes
+            if len(key) > 1 and not (key[1:] >= key[:-1]).all():
+                order = np.argsort(key, kind="stable")
+                sub_codes, exp_codes, values = sub_codes[order], exp_codes[order], values[order]
         n = len(self.submissions)
         self.n = np.bincount(sub_codes, minlength=n)
         if (np.diff(np.stack([sub_codes, exp_codes]), axis=1) == 0).all(axis=0).any():
             raise ValueError("an expert has more than one total for the same application")
         kmax = int(self.n.max()) if n else 0
         starts = np.concatenate([[0], np.cumsum(self.n)[:-1]])
-        seat = np.arange(len(ordered)) - np.repeat(starts, self.n)
+        seat = np.arange(len(values)) - np.repeat(starts, self.n)
         self.values = np.full((n, kmax), np.nan)
-        self.values[sub_codes, seat] = ordered[EXPERT_TOTAL].to_numpy(dtype=float)
+        self.values[sub_codes, seat] = values
         self.codes = np.full((n, kmax), -1, dtype=np.int64)
         self.codes[sub_codes, seat] = exp_codes
 
@@ -145,14 +157,30 @@ def _quiet() -> Iterator[None]:
 
 
 def _median_of_others(values: np.ndarray) -> np.ndarray:
-    """For every filled seat, the median of the other seats of its row (NaN if none)."""
+    """For every filled seat, the median of the other seats of its row (NaN if none).
+
+    Each row is sorted once; leaving out a seat of sorted position r, the middle
+    of the k − 1 others is read from the sorted row, skipping position r. The
+    median is (low + high) / 2 as numpy's nanmedian computes it, so the values
+    are identical to taking nanmedian with each seat masked in turn.
+    """
+    n, k = values.shape
     out = np.full(values.shape, np.nan)
-    for j in range(values.shape[1]):  # loops over panel seats (≈5), not applications
-        others = values.copy()
-        others[:, j] = np.nan
-        with _quiet():
-            out[:, j] = np.nanmedian(others, axis=1)
-    out[np.isnan(values)] = np.nan
+    if not n or not k:
+        return out
+    filled = ~np.isnan(values)
+    ordered = np.sort(values, axis=1)  # NaN last
+    count = filled.sum(axis=1)
+    rank = (values[:, :, None] > values[:, None, :]).sum(axis=2)  # values below each seat's own
+    others = (count - 1)[:, None] + np.zeros((1, k), dtype=count.dtype)
+    lo, hi = (others - 1) // 2, others // 2
+    lo = np.where(lo < rank, lo, lo + 1)
+    hi = np.where(hi < rank, hi, hi + 1)
+    use = filled & (others > 0)
+    rows = np.broadcast_to(np.arange(n)[:, None], values.shape)
+    low = ordered[rows[use], lo[use]]
+    high = ordered[rows[use], hi[use]]
+    out[use] = (low + high) / 2.0
     return out
 
 
@@ -229,6 +257,12 @@ def application_spread(
     )
 
 
+def _by_application(expert_totals: pd.DataFrame) -> pd.Series | np.ndarray:
+    """The grouping key of applications: integer codes (hashed once) unless an id is missing."""
+    codes, _ = pd.factorize(expert_totals[SUBMISSION_ID])
+    return expert_totals[SUBMISSION_ID] if (codes < 0).any() else codes
+
+
 def within_panel_z(expert_totals: pd.DataFrame) -> pd.Series:
     """Each total's z-score within its own application's panel, aligned to the input rows.
 
@@ -237,8 +271,12 @@ def within_panel_z(expert_totals: pd.DataFrame) -> pd.Series:
     all-equal panel gives 0. Because x − mean(all k) = (k−1)/k · (x − mean of
     the other k−1), a positive z means "above what the co-panelists gave".
     """
+    return _within_panel_z(expert_totals, _by_application(expert_totals))
+
+
+def _within_panel_z(expert_totals: pd.DataFrame, by_application: pd.Series | np.ndarray) -> pd.Series:
     totals = expert_totals[EXPERT_TOTAL].astype(float)
-    grouped = totals.groupby(expert_totals[SUBMISSION_ID], sort=False)
+    grouped = totals.groupby(by_application, sort=False)
     mean = grouped.transform("mean")
     sd = grouped.transform("std")
     z = (totals - mean) / sd
@@ -256,12 +294,14 @@ def expert_leniency(expert_totals: pd.DataFrame) -> pd.DataFrame:
     one co-panelist (the others give no comparison). Sorted by expert_id.
     """
     totals = expert_totals[EXPERT_TOTAL].astype(float)
-    by_sub = totals.groupby(expert_totals[SUBMISSION_ID], sort=False)
+    by_app = _by_application(expert_totals)
+    by_sub = totals.groupby(by_app, sort=False)
     size = by_sub.transform("size")
     others_mean = (by_sub.transform("sum") - totals) / (size - 1)
     offset = (totals - others_mean).where(size > 1)
-    z = within_panel_z(expert_totals)
-    key = expert_totals[EXPERT_ID]
+    z = _within_panel_z(expert_totals, by_app)
+    codes, experts = pd.factorize(expert_totals[EXPERT_ID], sort=True)
+    key = expert_totals[EXPERT_ID] if (codes < 0).any() else codes  # grouped by codes: each id hashed once
     out = pd.DataFrame(
         {
             "n_scored": totals.groupby(key, sort=True).size(),
@@ -271,6 +311,8 @@ def expert_leniency(expert_totals: pd.DataFrame) -> pd.DataFrame:
             "mean_offset": offset.groupby(key, sort=True).mean(),
         }
     )
+    if key is codes:
+        out.index = pd.Index(np.asarray(experts)[out.index.to_numpy()], dtype=experts.dtype)
     out.index.name = EXPERT_ID
     return out.reset_index()
 
@@ -295,6 +337,21 @@ def _one_way(values: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
     wms = float(np.nansum((values - means[:, None]) ** 2)) / (big_n - a)
     k0 = (big_n - float((n.astype(float) ** 2).sum()) / big_n) / (a - 1)
     return _ratio(bms - wms, bms + (k0 - 1) * wms), _ratio(bms - wms, bms), k0
+
+
+def _distinct_rows(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(codes, axis=0) with inverse and counts: each row read as one integer when it fits.
+
+    The digits (code + 1, base n_codes + 1, first seat most significant) keep the
+    rows' lexicographic order, so the result is the same, in the same order.
+    """
+    base, width = n_codes + 1, codes.shape[1]
+    if width and base ** width < 2**62:
+        key = (codes + 1) @ (base ** np.arange(width - 1, -1, -1, dtype=np.int64))
+        _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+        return codes[first], inverse.ravel(), counts
+    keys, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    return keys, inverse.ravel(), counts
 
 
 def panel_agreement(expert_totals: pd.DataFrame, *, min_block_applications: int = 3) -> dict[str, Any]:
@@ -329,9 +386,7 @@ def panel_agreement(expert_totals: pd.DataFrame, *, min_block_applications: int 
     icc11, icc1k, k0 = _one_way(p.values[multi], p.n[multi])
     blocks: list[dict[str, Any]] = []
     if multi.any():
-        codes = p.codes[multi]
-        keys, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.ravel()
+        keys, inverse, counts = _distinct_rows(p.codes[multi], len(p.experts))
         names = np.asarray(p.experts, dtype=object)
         values = p.values[multi]
         for g in np.flatnonzero(counts >= max(min_block_applications, 2)):
