@@ -37,8 +37,9 @@ from typing import Iterator
 
 import pandas as pd
 
-from flows.outputs import deterministic_zip
+from flows.sqlite import transaction as sqlite_transaction
 from flows.state import now
+from flows.xlsx import deterministic_zip
 from scoring import columns as C
 from scoring import ledger_rules as L
 from scoring.errors import ConfigError
@@ -99,20 +100,8 @@ def ledger_path(home: Path) -> Path:
 
 @contextmanager
 def _db(home: Path, *, write: bool) -> Iterator[sqlite3.Connection]:
-    path = ledger_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        con.executescript(SCHEMA)
-        con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    finally:
-        con.close()
+    with sqlite_transaction(ledger_path(home), SCHEMA, write=write) as con:
+        yield con
 
 
 def _workspace_id(workspace: Path) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
+from flows.sqlite import transaction as sqlite_transaction
 from scoring.ranking import TieDecision
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -116,7 +117,6 @@ class RoundState:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._schema_ready = False
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -126,23 +126,8 @@ class RoundState:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=FULL")
-            if not self._schema_ready:  # once per RoundState: the portal logs on every request
-                con.executescript(SCHEMA)
-                self._schema_ready = True
-            con.execute("BEGIN IMMEDIATE")
+        with sqlite_transaction(self.path, SCHEMA) as con:
             yield con
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
 
     def exists(self) -> bool:
         return self.path.is_file()

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from flows.sqlite import transaction as sqlite_transaction
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS links (
@@ -108,28 +110,11 @@ class PortalStore:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._ready = False
 
     @contextmanager
     def _db(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        try:
-            con.execute("PRAGMA busy_timeout=60000")
-            if not self._ready:
-                con.execute("PRAGMA journal_mode=WAL")
-                con.executescript(SCHEMA)
-                self._ready = True
-            con.execute("PRAGMA synchronous=FULL")
-            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        with sqlite_transaction(self.path, SCHEMA, write=write, timeout=60, check_same_thread=False) as con:
             yield con
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
 
     def secret(self) -> bytes:
         """This portal's key for CSRF tokens: made once, kept with the round."""
