@@ -7,29 +7,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from flows import commands, commands_ops
 from flows.settings import quiet_prefect
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_AWAITING_APPROVAL = 3
-EXIT_DECISION_REQUIRED = 4
-EXIT_REJECTED = 5
-EXIT_NOTICES_INCOMPLETE = 6
-EXIT_IN_PUBLICITY = 7
-
-EXIT_CODES = {
-    EXIT_OK: "done",
-    EXIT_ERROR: "bad input or configuration (one line per problem on stderr); nothing was written",
-    EXIT_USAGE: "wrong command-line usage",
-    EXIT_AWAITING_APPROVAL: "the ranking awaits a manager's approval (`rounds approve`)",
-    EXIT_DECISION_REQUIRED: "a tie at the cut-off needs a recorded decision (`rounds decide`)",
-    EXIT_REJECTED: "the ranking was rejected; see `rounds status`",
-    EXIT_NOTICES_INCOMPLETE: "some notices were not delivered (failed, ambiguous or halted); see the report",
-    EXIT_IN_PUBLICITY: "the 公示 window is still open: run again after it ends (or `rounds finalise`)",
-}
+from flows.exitcodes import (  # noqa: F401  (re-exported: tests and callers use flows.cli.EXIT_*)
+    EXIT_AWAITING_APPROVAL,
+    EXIT_CODES,
+    EXIT_DECISION_REQUIRED,
+    EXIT_ERROR,
+    EXIT_IN_PUBLICITY,
+    EXIT_NOTICES_INCOMPLETE,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,310 +190,24 @@ def _print_decision_help(args: argparse.Namespace, err) -> None:
     )
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from flows import stages
-    from flows.workspace import Workspace
-
-    p = stages.prepare(Workspace.at(args.dir))
-    print(f"{p.ws.root}: {len(p.result.ranking)} applications read and checked; nothing written.")
-    _print_counts(p.counts(), p.total_yuan())
-    return EXIT_OK
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from flows import report, stages
-    from flows.workspace import Workspace
-
-    ws = Workspace.at(args.dir)
-    stages.prepare(ws)  # fail fast and cleanly on bad input, before Prefect starts
-    from flows.round_flow import run_round
-
-    result = run_round(
-        str(ws.root),
-        approve_as=args.approve_as,
-        comment=args.comment,
-        wait_for_approval=False if args.no_wait else None,
-        approval_timeout=args.approval_timeout,
-    )
-    return report.print_run(result)
-
-
-def cmd_assign(args: argparse.Namespace) -> int:
-    from flows.panel import assign
-    from flows.workspace import Workspace
-
-    ws = Workspace.at(args.dir)
-    rep = assign(ws, k=args.k, reassign=args.reassign)
-    loads = sorted(set(rep.loads.values())) or [0]
-    load_text = str(loads[0]) if loads[0] == loads[-1] else f"{loads[0]}–{loads[-1]}"
-    print(f"Assigned {rep.k} experts to each of {rep.n_applications} eligible applications; "
-          f"{rep.n_experts} experts, {load_text} applications each; "
-          f"{rep.n_conflicts} conflicts of interest excluded (out/conflicts.csv).")
-    print(f"Score sheets, one per expert: {ws.out / 'sheets'}  ({len(rep.sheets)} files)")
-    return EXIT_OK
-
-
-def cmd_collect(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from flows.panel import collect
-    from flows.workspace import Workspace
-
-    res = collect(Workspace.at(args.dir), Path(args.source) if args.source else None)
-    if res["imported"]:
-        print(f"Imported into scores/: {', '.join(res['imported'])}")
-    owed = res["owed"]
-    if owed:
-        print(f"All sheets check out; {sum(len(v) for v in owed.values())} of {res['pairs']} assigned scores still owed:")
-        for e, subs in sorted(owed.items()):
-            print(f"  {e}: {len(subs)} ({', '.join(subs[:8])}{' …' if len(subs) > 8 else ''})")
-    else:
-        print(f"All {res['pairs']} assigned scores are in and check out. Next: rounds run {args.dir}")
-    return EXIT_OK
-
-
-def cmd_approve(args: argparse.Namespace) -> int:
-    from flows.approval import approve_from_cli, resume_paused_run
-    from flows.settings import api_server_configured
-    from flows.state import RoundState
-    from flows.workspace import Workspace, sha256_file
-    from scoring.errors import RoundsError
-
-    ws = Workspace.at(args.dir)
-    ranking = ws.out / "ranking.csv"
-    if not ranking.is_file():
-        raise RoundsError(f"{ranking}: no ranking yet; run `rounds run {args.dir}` first")
-    decision = "reject" if args.reject else "approve"
-    approval, run_id = approve_from_cli(RoundState(ws.state_db), sha256_file(ranking), decision, args.name, args.comment)
-    print(f"{'Approved' if approval.approved else 'Rejected'} ranking {approval.ranking_hash[:16]}… "
-          f"as {approval.decided_by} at {approval.at}.")
-    if run_id and api_server_configured() and resume_paused_run(run_id, decision, args.name, args.comment):
-        print(f"The paused run {run_id} was answered and continues.")
-    else:
-        print(f"Run `rounds run {args.dir}` to continue.")
-    return EXIT_OK
-
-
-def cmd_decide(args: argparse.Namespace) -> int:
-    from flows import stages
-    from flows.state import RoundState
-    from flows.workspace import Workspace
-    from scoring.errors import DecisionRequired, RoundsError
-
-    ws = Workspace.at(args.dir)
-    order = [s.strip() for s in args.order.split(",") if s.strip()]
-    if len(order) < 2 or len(set(order)) != len(order):
-        raise RoundsError("--order needs two or more different application ids, e.g. --order SC-007,SC-012")
-    try:
-        stages.prepare(ws)
-    except DecisionRequired as err:
-        if set(order) not in [set(g) for g in err.groups]:
-            raise RoundsError(
-                "--order must name exactly the applications of one tie awaiting a decision: "
-                + " | ".join(",".join(g) for g in err.groups)
-            ) from None
-    else:
-        raise RoundsError("no tie awaits a decision in this round; nothing recorded")
-    RoundState(ws.state_db).record_tie_decision(order, args.name, args.reason)
-    print(f"Recorded: {' > '.join(order)} (decided by {args.name}). Run `rounds run {args.dir}` to continue.")
-    return EXIT_OK
-
-
-def cmd_finalise(args: argparse.Namespace) -> int:
-    from flows.lifecycle import Lifecycle, StageError
-    from flows.state import RoundState
-    from flows.workspace import Workspace, sha256_file
-
-    ws = Workspace.at(args.dir)
-    ranking = ws.out / "ranking.csv"
-    lifecycle = Lifecycle(RoundState(ws.state_db))
-    if not ranking.is_file() or lifecycle.publicity(sha256_file(ranking)) is None:
-        raise StageError("only an approved ranking whose 公示 list is published can be finalised: run `rounds run` first")
-    lifecycle.override_final(sha256_file(ranking), args.name, args.reason)
-    print(f"Recorded: final before the end of 公示, by {args.name} ({args.reason}). "
-          f"Run `rounds run {args.dir}` to finalise and send the notices.")
-    return EXIT_OK
-
-
-def cmd_object(args: argparse.Namespace) -> int:
-    import csv
-
-    from flows.lifecycle import Lifecycle, StageError
-    from flows.objections import file_objection
-    from flows.state import RoundState
-    from flows.workspace import Workspace, sha256_file
-
-    ws = Workspace.at(args.dir)
-    ranking = ws.out / "ranking.csv"
-    state = RoundState(ws.state_db)
-    lifecycle = Lifecycle(state)
-    h = sha256_file(ranking) if ranking.is_file() else ""
-    if not h or lifecycle.publicity(h) is None:
-        raise StageError("objections are recorded against a published 公示 list: none is published for out/ranking.csv")
-    if lifecycle.at_least("final"):
-        raise StageError("the round is final: objections are recorded during 公示 only")
-    with ranking.open(encoding="utf-8") as fh:
-        listed = {r["submission_id"] for r in csv.DictReader(fh) if r["outcome"] == "selected"}
-    if args.submission_id not in listed:
-        raise StageError(f"{args.submission_id} is not on the published 公示 list")
-    o = file_objection(state, args.submission_id, args.by, args.text, h)
-    print(f"Objection #{o.id} against {o.submission_id} recorded ({o.filed_at}). The round cannot become final until "
-          f"it is decided: rounds resolve {args.dir} {o.id} --upheld|--rejected --as NAME --reason TEXT")
-    return EXIT_OK
-
-
-def cmd_resolve(args: argparse.Namespace) -> int:
-    from flows.objections import decide
-    from flows.state import RoundState
-    from flows.workspace import Workspace
-
-    ws = Workspace.at(args.dir)
-    o = decide(RoundState(ws.state_db), args.objection_id, args.upheld, args.name, args.reason)
-    if o.status == "upheld":
-        print(f"Objection #{o.id} upheld: {o.submission_id} is removed (OBJECTION_UPHELD) and the reserve list moves up. "
-              f"Run `rounds run {args.dir}`: the changed list needs a new approval and a new 公示.")
-    else:
-        print(f"Objection #{o.id} rejected and recorded. Run `rounds run {args.dir}` to continue.")
-    return EXIT_OK
-
-
-def cmd_notices(args: argparse.Namespace) -> int:
-    from flows import notify, stages
-    from flows.state import RoundState
-    from flows.workspace import Workspace
-    from notices.deliver import build_report, retry_failed
-    from notices.outbox import Outbox
-    from scoring.errors import RoundsError
-
-    ws = Workspace.at(args.dir)
-    if args.preview:
-        p = stages.prepare(ws)
-        n, undeliverable, folder = notify.preview(p, RoundState(ws.state_db).approval_for(p.ranking_hash))
-        print(f"{n} notices previewed in {folder} (.eml and .html); nothing was stored or sent.")
-        for line in undeliverable:
-            print(f"  undeliverable (inform by other means): {line}")
-        return EXIT_OK
-    if not ws.outbox_db.is_file():
-        raise RoundsError("no notices prepared yet: they are prepared when the round becomes final (rounds run)")
-    config, _ = ws.load_config()
-    if args.retry_failed:
-        p = stages.prepare(ws)
-        approval = RoundState(ws.state_db).approval_for(p.ranking_hash)
-        if approval is None or not approval.approved:
-            raise RoundsError("the current ranking is not approved: nothing is sent")
-        with Outbox.open(ws.outbox_db) as box:
-            n = retry_failed(box, round_id=config.round_id)
-        print(f"{n} failed notices queued again.")
-        sent = notify.send_notices(p, approval)
-        print(f"sent now: {sent.sent_now}; " + ", ".join(f"{k} {v}" for k, v in sorted(sent.counts.items()) if v))
-        for line in sent.problems:
-            print(f"  {line}")
-        if sent.halted:
-            print(f"  sending stopped: {sent.halted}")
-        return EXIT_OK if sent.complete else EXIT_NOTICES_INCOMPLETE
-    with Outbox.open(ws.outbox_db) as box:
-        report = build_report(box, round_id=config.round_id)
-    print("\n".join(report.summary_lines()))
-    return EXIT_OK if not report.problem_lines() else EXIT_NOTICES_INCOMPLETE
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from flows import report
-    from flows.workspace import Workspace
-
-    return report.print_status(Workspace.at(args.dir))
-
-
-def cmd_explain(args: argparse.Namespace) -> int:
-    from flows.explain import explain
-    from flows.workspace import Workspace
-
-    print("\n".join(explain(Workspace.at(args.dir), args.submission_id)))
-    return EXIT_OK
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    import csv
-    import json
-
-    from flows.state import RoundState
-    from flows.workspace import Workspace
-
-    events = RoundState(Workspace.at(args.dir).state_db).audit()
-    rows = [[e["id"], e["at"], e["actor"], e["action"], e["subject"],
-             json.dumps(e["detail"], ensure_ascii=False, sort_keys=True)] for e in events]
-    header = ["id", "at", "actor", "action", "subject", "detail"]
-    if args.csv:
-        with open(args.csv, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            w.writerows(rows)
-        print(f"{len(rows)} audit entries written to {args.csv}")
-    else:
-        for r in rows:
-            print(" ".join(str(x) for x in r[1:]))
-    return EXIT_OK
-
-
-def cmd_ledger(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from flows import ledger
-    from flows.settings import rounds_home
-
-    home = rounds_home()
-    if args.ledger_command == "export":
-        path = ledger.export_ledger_xlsx(home, Path(args.path))
-        print(f"The awards ledger ({ledger.ledger_path(home)}) exported to {path}")
-    else:
-        n = ledger.void_round(home, args.round_id, by=args.name, reason=args.reason)
-        print(f"Voided round {args.round_id}: {n} awards removed from the ledger (recorded with your reason).")
-    return EXIT_OK
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from flows.demo import run_demo
-
-    return run_demo(Path(args.dir), seed=args.seed, programmes=args.programme)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.deploy import parse_schedules, serve_deployments
-
-    serve_deployments(str(Path(args.workspaces).expanduser().resolve()), parse_schedules(args.schedule), args.programme)
-    return EXIT_OK
-
-
-def cmd_portal(args: argparse.Namespace) -> int:
-    from flows.portal.command import run
-
-    return run(args)
-
-
-def _print_counts(counts: dict[str, int], total: int) -> None:
-    from flows.report import counts_table
-
-    print(counts_table(counts, total))
-
-
 COMMANDS = {
-    "run": cmd_run,
-    "check": cmd_check,
-    "assign": cmd_assign,
-    "collect": cmd_collect,
-    "approve": cmd_approve,
-    "decide": cmd_decide,
-    "finalise": cmd_finalise,
-    "object": cmd_object,
-    "resolve": cmd_resolve,
-    "notices": cmd_notices,
-    "status": cmd_status,
-    "explain": cmd_explain,
-    "audit": cmd_audit,
-    "ledger": cmd_ledger,
-    "demo": cmd_demo,
-    "serve": cmd_serve,
-    "portal": cmd_portal,
+    "run": commands.cmd_run,
+    "check": commands.cmd_check,
+    "assign": commands_ops.cmd_assign,
+    "collect": commands_ops.cmd_collect,
+    "approve": commands.cmd_approve,
+    "decide": commands.cmd_decide,
+    "finalise": commands.cmd_finalise,
+    "object": commands.cmd_object,
+    "resolve": commands.cmd_resolve,
+    "notices": commands_ops.cmd_notices,
+    "status": commands.cmd_status,
+    "explain": commands.cmd_explain,
+    "audit": commands.cmd_audit,
+    "ledger": commands_ops.cmd_ledger,
+    "demo": commands_ops.cmd_demo,
+    "serve": commands_ops.cmd_serve,
+    "portal": commands_ops.cmd_portal,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,7 +35,7 @@ def counts_table(counts: dict[str, int], total_yuan: int, title: str = "") -> st
 
 
 def print_run(result: dict) -> int:
-    from flows.cli import EXIT_AWAITING_APPROVAL, EXIT_IN_PUBLICITY, EXIT_NOTICES_INCOMPLETE, EXIT_OK, EXIT_REJECTED
+    from flows.exitcodes import EXIT_AWAITING_APPROVAL, EXIT_IN_PUBLICITY, EXIT_NOTICES_INCOMPLETE, EXIT_OK, EXIT_REJECTED
 
     ws = Path(result["workspace"])
     print(counts_table(result["counts"], result["total_yuan"], f"Round {result['round_id']}"))
@@ -94,7 +94,7 @@ def print_status(ws) -> int:
     from flows.workspace import sha256_file
     from notices.outbox import Outbox
 
-    from flows.cli import EXIT_OK
+    from flows.exitcodes import EXIT_OK
 
     from flows.lifecycle import Lifecycle
 
