@@ -11,9 +11,7 @@ a manager fixes them all in one pass and nothing is ever half-loaded.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,6 +21,7 @@ from typing import Any, Collection, Sequence
 import numpy as np
 import pandas as pd
 
+from flows.intake_csv import csv_grid
 from scoring import columns as C
 from scoring.errors import InputError, Problem
 from scoring.intake import (
@@ -44,13 +43,6 @@ OTHER_SPREADSHEETS = (".xls", ".xlsm", ".xlsb", ".ods", ".et", ".numbers", ".tsv
 HEADER_SEARCH_ROWS = 30
 EXCEL_DIGITS = 10**15  # Excel keeps 15 significant digits: a longer whole number has lost some
 
-# Every character str.strip() removes, but for line ends. Looking for each in the whole text is a
-# fast memchr, so a CSV with no spaces at all (typical of large score files) is not stripped cell by cell.
-_SPACES_BUT_NEWLINES = " \t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
-    "\u2028\u2029\u202f\u205f\u3000"
-)
-
-
 # --- reading one file ----------------------------------------------------------------------------
 
 
@@ -69,78 +61,12 @@ def read_table(
     """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        grid, problems = _csv_grid(path, label, categorical=categorical), []
+        grid, problems = csv_grid(path, label, categorical=categorical), []
     elif suffix == ".xlsx":
         grid, problems = _xlsx_grid(path, label)
     else:
         raise InputError(Problem(label, f"cannot read {suffix or 'this'} files; save it as .xlsx or .csv"))
     return _table(grid, label, header_names, problems)
-
-
-def _csv_grid(path: Path, label: str, *, categorical: bool = False) -> pd.DataFrame:
-    """The cells of a CSV file as a frame of strings (columns 0..n-1, row i = line i+1)."""
-    data = path.read_bytes()
-    if data.startswith(b"PK\x03\x04"):
-        raise InputError(Problem(label, "this is an Excel workbook with a .csv name; rename it to .xlsx"))
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(Problem(label, "saved as UTF-16 text; save it as 'CSV UTF-8' (or GB18030) instead"))
-    text = None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
-        raise InputError(Problem(label, "the file is neither UTF-8 nor GB18030 text; save it as 'CSV UTF-8'"))
-    if not text.strip():
-        raise InputError(Problem(label, "the file is empty"))
-    try:
-        grid = pd.read_csv(
-            io.BytesIO(data), encoding=encoding, header=None, dtype="category" if categorical else str,
-            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError):
-        # rows longer than the first, or a blank first line: the csv module and padding (rarer, slower)
-        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
-        width = max(len(r) for r in rows)
-        grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
-    if _may_have_padded_cells(text):
-        for col in grid.columns:
-            if isinstance(grid[col].dtype, pd.CategoricalDtype):
-                codes, uniques = grid[col].cat.codes.to_numpy(), grid[col].cat.categories
-            else:
-                codes, uniques = pd.factorize(grid[col].to_numpy())
-            stripped = [u.strip() for u in uniques]
-            if isinstance(grid[col].dtype, pd.CategoricalDtype):
-                again, distinct = pd.factorize(np.array(stripped, dtype=object))
-                grid[col] = pd.Categorical.from_codes(again[codes], categories=distinct)
-            else:
-                grid[col] = np.array(stripped, dtype=object)[codes]
-    return grid
-
-
-def _may_have_padded_cells(text: str) -> bool:
-    """Whether some cell of a CSV text may start or end with a space (False: stripping changes nothing).
-
-    A cell's first character follows a comma, a line end, an opening quote or the
-    start of the text, and its last character precedes a comma, a line end, a
-    closing quote or the end. So unless a space-like character stands next to one
-    of those, no cell is padded — typically a file whose only spaces are inside
-    values ("2026-07-01 09:30"). A false alarm costs only the strip; newlines
-    count (like every other space) only where some space-like character is in the text.
-    """
-    present = [ch for ch in _SPACES_BUT_NEWLINES if ch in text]
-    if not present:
-        return False
-    if '"' in text and any(pair in text for pair in ('"\n', '\n"', '"\r', '\r"')):
-        return True  # a quoted cell may start or end with a line break
-    for ch in present:
-        if text.startswith(ch) or text.endswith(ch):
-            return True
-        if any(edge + ch in text or ch + edge in text for edge in (",", "\n", "\r", '"')):
-            return True
-    return False
 
 
 def _xlsx_grid(path: Path, label: str) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:

@@ -233,7 +233,7 @@ class _Walk:
         return int((self.column(PRIOR_YUAN)[i] if PRIOR_YUAN in self.frame.columns else None) or 0)
 
     def run(self) -> None:
-        n, award = self.n, self.award
+        n = self.n
         if not n:
             return
         sids = self.sids
