@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import columns as C
+from scoring.codes import sorted_codes
 from scoring.rules import Programme
 
 TOTAL_NUM = "total_num"
@@ -50,12 +51,6 @@ def total_scale(programme: Programme) -> Scale:
 
 
 # --- rows grouped by application ---------------------------------------------------------------
-
-
-def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes that sort like the values, and the sorted distinct values (-1: missing)."""
-    codes, uniques = pd.factorize(values.to_numpy(), sort=True)
-    return codes.astype("int64", copy=False), np.asarray(uniques)
 
 
 @dataclass(frozen=True)
@@ -155,27 +150,69 @@ def _cents(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 # --- expert totals, panel scores, tie-break values --------------------------------------------
 
 
-def _criteria(scores: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(scores[C.CRITERION].to_numpy())
+def _criteria(values: np.ndarray, programme: Programme, pairs: "_Pairs") -> tuple[np.ndarray, np.ndarray]:
+    """Criterion codes per row and the criteria they index; no hashing when every pair lists the
+    programme's criteria in order (as intake leaves them)."""
+    ids = np.array([c.id for c in programme.criteria], dtype=object)
+    k, n_pairs = len(ids), len(pairs.starts)
+    if pairs.order is None and n_pairs and len(values) == k * n_pairs and (pairs.starts == np.arange(n_pairs) * k).all():
+        if bool((values == np.tile(ids, n_pairs)).all()):
+            return np.tile(np.arange(k, dtype=np.int64), n_pairs), ids
+    codes, uniques = pd.factorize(values)
     return codes.astype("int64", copy=False), np.asarray(uniques, dtype=object)
 
 
-def _weighted(scores: pd.DataFrame, scale: Scale, crit: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _weighted(units: np.ndarray, criteria: np.ndarray, scale: Scale, crit: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """score_units × the criterion's coefficient, per row (int64)."""
     codes, uniques = crit
     coef = [scale.coef.get(c) for c in uniques]
     if (codes < 0).any() or None in coef:  # an unknown criterion: fail exactly as a plain mapping would
-        return (scores[C.SCORE_UNITS].astype("int64") * scores[C.CRITERION].map(scale.coef).astype("int64")).to_numpy()
-    return scores[C.SCORE_UNITS].astype("int64").to_numpy() * np.array(coef, dtype="int64")[codes]
+        return (pd.Series(units).astype("int64") * pd.Series(criteria).map(scale.coef).astype("int64")).to_numpy()
+    return pd.Series(units).astype("int64").to_numpy() * np.array(coef, dtype="int64")[codes]
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Score rows as runs of one (application, expert) pair each, in (application, expert id) order."""
+
+    order: np.ndarray | None  # row permutation into that order (None: the rows are in it)
+    starts: np.ndarray        # first row of each pair, after `order`
+    sub: np.ndarray           # application code of each pair
+    expert: np.ndarray        # expert id of each pair
+    rows: np.ndarray | None   # rows kept (None: all; a row without an expert id makes no pair)
+
+
+def _pairs(sub_codes: np.ndarray, experts: np.ndarray) -> _Pairs:
+    n = len(experts)
+    if n and experts.dtype == object and (n == 1 or bool((sub_codes[1:] >= sub_codes[:-1]).all())):
+        try:  # rows in application order, each application's experts in id order: neighbours suffice
+            new_sub = np.ones(n, dtype=bool)
+            new_sub[1:] = sub_codes[1:] != sub_codes[:-1]
+            new = new_sub.copy()
+            new[1:] |= np.not_equal(experts[1:], experts[:-1])
+            starts = np.flatnonzero(new)
+            heads = experts[starts]
+            if isinstance(heads[0], str) and bool((np.greater(heads[1:], heads[:-1]) | new_sub[starts[1:]]).all()):
+                return _Pairs(None, starts, sub_codes[starts], heads, None)
+        except TypeError:
+            pass
+    exp_codes, ids = sorted_codes(experts)
+    rows = None
+    if (exp_codes < 0).any():  # a missing expert id makes no pair, as in a groupby
+        rows = np.flatnonzero(exp_codes >= 0)
+        sub_codes, exp_codes = sub_codes[rows], exp_codes[rows]
+    width = max(len(ids), 1)
+    runs = _runs(sub_codes * width + exp_codes)
+    return _Pairs(runs.order, runs.starts, runs.keys // width, ids[runs.keys % width], rows)
 
 
 @dataclass(frozen=True)
 class PanelInputs:
     """Score rows reduced once to what every panel computation needs."""
 
-    rows: np.ndarray | None   # rows of the scores frame used (None: all of them)
-    submissions: np.ndarray   # sorted distinct submission ids of those rows
+    submissions: np.ndarray   # sorted distinct submission ids of the rows used
     sub_codes: np.ndarray     # per used row, into `submissions`
+    units: np.ndarray         # score_units per used row
     crit: tuple[np.ndarray, np.ndarray]  # criterion codes per used row, and the criteria
     totals: pd.DataFrame      # one row per (submission, expert), sorted
     total_runs: _Runs         # the totals' rows by submission
@@ -184,10 +221,11 @@ class PanelInputs:
 def panel_inputs(scores: pd.DataFrame, programme: Programme, keep: Collection[str] | None = None) -> PanelInputs:
     """Codes and expert totals of the score rows whose application is in `keep` (None: every row)."""
     scale = total_scale(programme)
-    sub_codes, subs = _codes(scores[C.SUBMISSION_ID])
+    sub_codes, subs = sorted_codes(scores[C.SUBMISSION_ID])
     usable = sub_codes >= 0
     if keep is not None and len(subs):
-        usable &= pd.Index(subs).isin(list(keep))[np.maximum(sub_codes, 0)]
+        wanted = keep if isinstance(keep, (np.ndarray, pd.Index, pd.Series)) else list(keep)
+        usable &= pd.Index(subs).isin(wanted)[np.maximum(sub_codes, 0)]
     rows = None
     if not usable.all():
         rows = np.flatnonzero(usable)
@@ -195,23 +233,25 @@ def panel_inputs(scores: pd.DataFrame, programme: Programme, keep: Collection[st
         present[sub_codes[rows]] = True
         sub_codes = (np.cumsum(present) - 1)[sub_codes[rows]]
         subs = subs[present]
-    part = scores if rows is None else scores.iloc[rows]
-    crit = _criteria(part)
-    weighted = _weighted(part, scale, crit)
-    exp_codes, experts = _codes(part[C.EXPERT_ID])
-    width = max(len(experts), 1)
-    pair = sub_codes * width + exp_codes
-    if (exp_codes < 0).any():  # a missing expert id makes no pair, as in a groupby
-        ok = exp_codes >= 0
-        pair, weighted = pair[ok], weighted[ok]
-    runs = _runs(pair)
+
+    def column(name: str) -> np.ndarray:
+        values = scores[name].to_numpy()
+        return values if rows is None else values[rows]
+
+    units, criteria, experts = column(C.SCORE_UNITS), column(C.CRITERION), column(C.EXPERT_ID)
+    pairs = _pairs(sub_codes, experts)
+    crit = _criteria(criteria, programme, pairs)
+    weighted = _weighted(units, criteria, scale, crit)
+    if pairs.rows is not None:
+        weighted = weighted[pairs.rows]
+    ordered = weighted if pairs.order is None else weighted[pairs.order]
     totals = pd.DataFrame({
-        C.SUBMISSION_ID: subs[runs.keys // width],
-        C.EXPERT_ID: experts[runs.keys % width],
-        TOTAL_NUM: runs.sum(weighted).astype("int64"),
+        C.SUBMISSION_ID: subs[pairs.sub],
+        C.EXPERT_ID: pairs.expert,
+        TOTAL_NUM: (np.add.reduceat(ordered, pairs.starts) if len(pairs.starts) else ordered[:0]).astype("int64"),
     })
     totals[C.EXPERT_TOTAL] = totals[TOTAL_NUM] / scale.total_den
-    return PanelInputs(rows, subs, sub_codes, crit, totals, _runs(runs.keys // width))
+    return PanelInputs(subs, sub_codes, units, crit, totals, _runs(pairs.sub))
 
 
 def expert_totals(scores: pd.DataFrame, programme: Programme) -> pd.DataFrame:
@@ -233,7 +273,7 @@ def _panel(programme: Programme, totals: pd.DataFrame, runs: _Runs, ids: np.ndar
 
 def panel_scores(totals: pd.DataFrame, programme: Programme) -> pd.DataFrame:
     """Per submission: n_experts, the exact panel score and `score_cents` (rounded half-up)."""
-    codes, ids = _codes(totals[C.SUBMISSION_ID])
+    codes, ids = sorted_codes(totals[C.SUBMISSION_ID])
     keep = codes >= 0
     if not keep.all():
         totals, codes = totals[keep], codes[keep]
@@ -242,14 +282,13 @@ def panel_scores(totals: pd.DataFrame, programme: Programme) -> pd.DataFrame:
 
 
 def _criterion_frame(
-    scores: pd.DataFrame, programme: Programme, sub_codes: np.ndarray, ids: np.ndarray,
+    units: np.ndarray, programme: Programme, sub_codes: np.ndarray, ids: np.ndarray,
     crit: tuple[np.ndarray, np.ndarray],
 ) -> pd.DataFrame:
     """`criterion_values` from the rows' submission codes (dense, into sorted `ids`) and criterion codes."""
     assert programme.scoring is not None
     frame = pd.DataFrame(index=pd.Index(ids, name=C.SUBMISSION_ID))
     codes, criteria = crit
-    units = scores[C.SCORE_UNITS].to_numpy()
     for cid in programme.scoring.tie_break:
         at = np.flatnonzero(criteria == cid)
         rows = np.flatnonzero(codes == at[0]) if len(at) else np.zeros(0, dtype="int64")
@@ -269,14 +308,17 @@ def criterion_values(scores: pd.DataFrame, programme: Programme) -> pd.DataFrame
     whole cohort (value × L for the least common multiple L of the panel
     divisors), so the values compare exactly and sort fast.
     """
-    codes, ids = _codes(scores[C.SUBMISSION_ID])
+    codes, ids = sorted_codes(scores[C.SUBMISSION_ID])
     keep = codes >= 0
     if not keep.all():
         scores, codes = scores[keep], codes[keep]
         present = np.zeros(len(ids), dtype=bool)
         present[codes] = True
         codes, ids = (np.cumsum(present) - 1)[codes], ids[present]
-    return _criterion_frame(scores, programme, codes, ids, _criteria(scores))
+    values = scores[C.CRITERION].to_numpy()
+    codes_c, uniques = pd.factorize(values)
+    crit = codes_c.astype("int64", copy=False), np.asarray(uniques, dtype=object)
+    return _criterion_frame(scores[C.SCORE_UNITS].to_numpy(), programme, codes, ids, crit)
 
 
 def score_panels(
@@ -290,8 +332,7 @@ def score_panels(
     """
     p = panel_inputs(scores, programme, keep)
     panel = _panel(programme, p.totals, p.total_runs, p.submissions[p.total_runs.keys], exact=False)
-    part = scores if p.rows is None else scores.iloc[p.rows]
-    values = _criterion_frame(part, programme, p.sub_codes, p.submissions, p.crit)
+    values = _criterion_frame(p.units, programme, p.sub_codes, p.submissions, p.crit)
     if len(values) == len(panel) and (values[C.SUBMISSION_ID].to_numpy() == panel[C.SUBMISSION_ID].to_numpy()).all():
         for cid in values.columns[1:]:
             panel[cid] = values[cid].to_numpy()

@@ -196,9 +196,9 @@ def review(subs: pd.DataFrame, ctx: ReviewContext) -> pd.DataFrame:
     for texts in failures.values():
         any_failed |= texts != ""
     out = pd.DataFrame(index=subs.index)
-    codes = [""] * len(subs)
-    reasons = [""] * len(subs)
-    failed = [""] * len(subs)
+    codes = np.full(len(subs), "", dtype=object)
+    reasons = np.full(len(subs), "", dtype=object)
+    failed = np.full(len(subs), "", dtype=object)
     for i in np.flatnonzero(any_failed):  # only the (few) ineligible rows are visited
         failing = [n for n in names if failures[n][i]]
         failed[i] = ";".join(failing)

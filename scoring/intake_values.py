@@ -36,6 +36,8 @@ def normalise_credit_code(text: str) -> str:
     The check character is not verified here: an invalid code is a formal-review
     outcome (`INELIGIBLE_CREDIT_CODE`), not an input error.
     """
+    if text.isascii() and text.isalnum():  # the usual code: NFKC leaves ASCII as it is, and there is no space
+        return text.upper()
     return _WS.sub("", half_width(text)).upper()
 
 

@@ -121,19 +121,20 @@ def evaluate_round(
         excluded_products=excluded_products if excluded_products is not None else pd.DataFrame(),
     )
     reviewed = review(submissions, ctx)
-    eligible_ids = set(submissions.loc[reviewed[C.ELIGIBLE].to_numpy(dtype=bool), C.SUBMISSION_ID])
-    subs_eligible = submissions[submissions[C.SUBMISSION_ID].isin(eligible_ids)]
+    eligible = submissions[C.SUBMISSION_ID].to_numpy()[reviewed[C.ELIGIBLE].to_numpy(dtype=bool)]
+    eligible_ids = set(eligible)
+    subs_eligible = submissions[submissions[C.SUBMISSION_ID].isin(eligible)]
     priors = match_prior_awards(
         subs_eligible, prior_awards, programme.eligibility.similarity_threshold, programme.award.project_column
     )
 
     if programme.kind in ("scored", "composite"):
-        totals, panel = score_panels(scores, programme, eligible_ids)
+        totals, panel = score_panels(scores, programme, eligible)
         _check_panels(eligible_ids, panel, programme)
         if programme.kind == "composite":
             panel = composite.composite_scores(panel, subs_eligible, programme)
         carried = dict.fromkeys([C.SUBMISSION_ID, C.CREDIT_CODE, C.SUBMITTED_AT, *programme.award.column_refs().values()])
-        panel = panel.merge(subs_eligible[list(carried)], on=C.SUBMISSION_ID, how="left")
+        panel = _left_join(panel, subs_eligible[list(carried)])
         panel = _with_priors(panel, priors)
         ranked = rank_applications(panel, programme, decisions)
     else:
@@ -252,3 +253,17 @@ def _score_texts(cents: pd.Series) -> list[str] | np.ndarray:
         return ["" if pd.isna(c) else format_cents(int(c)) for c in cents]
     values, inverse = np.unique(cents.to_numpy(), return_inverse=True)
     return np.array([format_cents(int(v)) for v in values], dtype=object)[inverse.reshape(-1)]
+
+
+def _left_join(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """left ⟕ right on submission_id: the merge, by position when every left id is once in `right`."""
+    index = pd.Index(right[C.SUBMISSION_ID])
+    if index.is_unique:
+        at = index.get_indexer(left[C.SUBMISSION_ID])
+        if (at >= 0).all():
+            out = left.reset_index(drop=True)
+            for col in right.columns:
+                if col != C.SUBMISSION_ID:
+                    out[col] = right[col].iloc[at].reset_index(drop=True)  # keeps nullable dtypes
+            return out
+    return left.merge(right, on=C.SUBMISSION_ID, how="left")

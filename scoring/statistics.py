@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
+from scoring.codes import sorted_codes
 from scoring.columns import EXPERT_ID, EXPERT_TOTAL, SUBMISSION_ID
 
 ICC_FORMS: tuple[str, ...] = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")
@@ -122,8 +123,8 @@ class _Panels:
         missing = [c for c in (EXPERT_ID, SUBMISSION_ID, EXPERT_TOTAL) if c not in frame.columns]
         if missing:
             raise ValueError(f"expert totals frame lacks column(s) {', '.join(missing)}")
-        sub_codes, self.submissions = pd.factorize(frame[SUBMISSION_ID], sort=True)
-        exp_codes, self.experts = pd.factorize(frame[EXPERT_ID], sort=True)
+        sub_codes, self.submissions = sorted_codes(frame[SUBMISSION_ID])
+        exp_codes, self.experts = sorted_codes(frame[EXPERT_ID])
         values = frame[EXPERT_TOTAL].to_numpy(dtype=float)
         if (sub_codes < 0).any() or (exp_codes < 0).any():  # a missing id: sort the frame itself
             ordered = frame.sort_values([SUBMISSION_ID, EXPERT_ID], kind="stable")
@@ -258,8 +259,8 @@ def application_spread(
 
 
 def _by_application(expert_totals: pd.DataFrame) -> pd.Series | np.ndarray:
-    """The grouping key of applications: integer codes (hashed once) unless an id is missing."""
-    codes, _ = pd.factorize(expert_totals[SUBMISSION_ID])
+    """The grouping key of applications: integer codes (found once) unless an id is missing."""
+    codes, _ = sorted_codes(expert_totals[SUBMISSION_ID])
     return expert_totals[SUBMISSION_ID] if (codes < 0).any() else codes
 
 
@@ -300,7 +301,7 @@ def expert_leniency(expert_totals: pd.DataFrame) -> pd.DataFrame:
     others_mean = (by_sub.transform("sum") - totals) / (size - 1)
     offset = (totals - others_mean).where(size > 1)
     z = _within_panel_z(expert_totals, by_app)
-    codes, experts = pd.factorize(expert_totals[EXPERT_ID], sort=True)
+    codes, experts = sorted_codes(expert_totals[EXPERT_ID])
     key = expert_totals[EXPERT_ID] if (codes < 0).any() else codes  # grouped by codes: each id hashed once
     out = pd.DataFrame(
         {
@@ -312,7 +313,7 @@ def expert_leniency(expert_totals: pd.DataFrame) -> pd.DataFrame:
         }
     )
     if key is codes:
-        out.index = pd.Index(np.asarray(experts)[out.index.to_numpy()], dtype=experts.dtype)
+        out.index = pd.Index(experts[out.index.to_numpy()], dtype=object if experts.dtype == object else None)
     out.index.name = EXPERT_ID
     return out.reset_index()
 
