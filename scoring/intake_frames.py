@@ -103,6 +103,8 @@ class Coded:
 
     def sorted(self) -> "Coded":
         """The same column with its distinct values in sorted order, so codes sort like the strings."""
+        if _strictly_increasing(self.uniques):  # categories from the CSV parser already are
+            return self
         uniques, inverse = np.unique(self.uniques, return_inverse=True)
         return Coded(inverse.reshape(-1).astype("int64")[self.codes], uniques)
 
@@ -114,6 +116,16 @@ class Coded:
         uniques = np.unique(np.concatenate([p.uniques for p in parts]))
         codes = [np.searchsorted(uniques, p.uniques).astype("int64")[p.codes] for p in parts]
         return Coded(np.concatenate(codes), uniques)
+
+
+def _strictly_increasing(values: np.ndarray) -> bool:
+    """Whether an object array of distinct strings is already sorted (as np.unique would leave it)."""
+    if len(values) < 2:
+        return len(values) == 1 and isinstance(values[0], str)
+    try:
+        return isinstance(values[0], str) and bool(np.greater(values[1:], values[:-1]).all())
+    except TypeError:
+        return False
 
 
 def map_unique(values: pd.Series, fn: Callable[[Any], Any]) -> np.ndarray:

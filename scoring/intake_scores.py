@@ -279,19 +279,25 @@ def validate_scores(
 
     # by submission_id, expert_id, then the programme's criterion order (codes sort like the strings); stable
     key = (s.submission.codes * len(s.expert.uniques) + s.expert.codes) * (len(programme.criteria) + 1) + s.cidx
-    keep = np.flatnonzero(usable)
-    key = key[keep]
+    keep = None if usable.all() else np.flatnonzero(usable)  # None: every row, as it is
+    if keep is not None:
+        key = key[keep]
     if len(key) > 1 and not (key[1:] >= key[:-1]).all():
-        keep = keep[np.argsort(key, kind="stable")]
+        order = np.argsort(key, kind="stable")
+        keep = order if keep is None else keep[order]
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if keep is None else values[keep]
+
     ids = np.array([c.id for c in programme.criteria] + [""], dtype=object)
     out = pd.DataFrame({
-        C.EXPERT_ID: s.expert.uniques[s.expert.codes[keep]],
-        C.SUBMISSION_ID: s.submission.uniques[s.submission.codes[keep]],
-        C.CRITERION: ids[s.cidx[keep]],
-        C.SCORE_UNITS: units[keep],
-        C.SOURCE_FILE: s.files.uniques[s.files.codes[keep]],
-        C.SOURCE_ROW: s.rows[keep],
-    }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
+        C.EXPERT_ID: s.expert.uniques[take(s.expert.codes)],
+        C.SUBMISSION_ID: s.submission.uniques[take(s.submission.codes)],
+        C.CRITERION: ids[take(s.cidx)],
+        C.SCORE_UNITS: take(units),
+        C.SOURCE_FILE: s.files.uniques[take(s.files.codes)],
+        C.SOURCE_ROW: take(s.rows),
+    }, copy=False)  # arrays made here: no need to copy them into consolidated blocks
     return Parsed(out, sort_problems(problems))
 
 

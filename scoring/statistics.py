@@ -272,12 +272,11 @@ def within_panel_z(expert_totals: pd.DataFrame) -> pd.Series:
     all-equal panel gives 0. Because x − mean(all k) = (k−1)/k · (x − mean of
     the other k−1), a positive z means "above what the co-panelists gave".
     """
-    return _within_panel_z(expert_totals, _by_application(expert_totals))
-
-
-def _within_panel_z(expert_totals: pd.DataFrame, by_application: pd.Series | np.ndarray) -> pd.Series:
     totals = expert_totals[EXPERT_TOTAL].astype(float)
-    grouped = totals.groupby(by_application, sort=False)
+    return _within_panel_z(totals, totals.groupby(_by_application(expert_totals), sort=False))
+
+
+def _within_panel_z(totals: pd.Series, grouped: "pd.core.groupby.SeriesGroupBy") -> pd.Series:
     mean = grouped.transform("mean")
     sd = grouped.transform("std")
     z = (totals - mean) / sd
@@ -295,21 +294,21 @@ def expert_leniency(expert_totals: pd.DataFrame) -> pd.DataFrame:
     one co-panelist (the others give no comparison). Sorted by expert_id.
     """
     totals = expert_totals[EXPERT_TOTAL].astype(float)
-    by_app = _by_application(expert_totals)
-    by_sub = totals.groupby(by_app, sort=False)
+    by_sub = totals.groupby(_by_application(expert_totals), sort=False)
     size = by_sub.transform("size")
     others_mean = (by_sub.transform("sum") - totals) / (size - 1)
     offset = (totals - others_mean).where(size > 1)
-    z = _within_panel_z(expert_totals, by_app)
+    z = _within_panel_z(totals, by_sub)
     codes, experts = sorted_codes(expert_totals[EXPERT_ID])
     key = expert_totals[EXPERT_ID] if (codes < 0).any() else codes  # grouped by codes: each id hashed once
+    by_expert = pd.DataFrame({"t": totals, "c": z.notna(), "z": z, "o": offset}).groupby(key, sort=True)
     out = pd.DataFrame(
         {
-            "n_scored": totals.groupby(key, sort=True).size(),
-            "n_compared": z.notna().groupby(key, sort=True).sum(),
-            "mean_total": totals.groupby(key, sort=True).mean(),
-            "leniency": z.groupby(key, sort=True).mean(),
-            "mean_offset": offset.groupby(key, sort=True).mean(),
+            "n_scored": by_expert.size(),
+            "n_compared": by_expert["c"].sum(),
+            "mean_total": by_expert["t"].mean(),
+            "leniency": by_expert["z"].mean(),
+            "mean_offset": by_expert["o"].mean(),
         }
     )
     if key is codes:
