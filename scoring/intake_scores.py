@@ -208,14 +208,13 @@ def _score_units(s: _Scores, programme: Programme) -> tuple[np.ndarray, list[Pro
         except ValueError as err:
             errors[j] = str(err)
     units = units_u[s.score.codes]
-    known = s.cidx >= 0
-    bad_value = (errors != "")[s.score.codes] & known
-    limit = max_units[np.where(known, s.cidx, 0)]
-    out_of_range = known & ~bad_value & ((units < 0) | (units > limit))
+    # whether a distinct score is wrong for a criterion (row 0: unknown criterion, reported elsewhere)
+    wrong = np.zeros((len(programme.criteria) + 1, len(units_u)), dtype=bool)
+    wrong[1:] = (errors != "") | (units_u < 0) | (units_u > max_units[:, None])
     problems = []
-    for i in np.flatnonzero(bad_value | out_of_range):
+    for i in np.flatnonzero(wrong[s.cidx + 1, s.score.codes]):
         code = s.score.codes[i]
-        if bad_value[i]:
+        if errors[code] != "":
             message = errors[code]
         else:
             crit = programme.criteria[s.cidx[i]]
