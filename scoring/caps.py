@@ -18,87 +18,26 @@ applications tied on every rule that the count cap would split stops the round
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from fractions import Fraction
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from scoring import columns as C
 from scoring.aggregation import format_cents
+from scoring.award_methods import AWARD_METHODS, AwardMethod, base_amount
 from scoring.errors import DecisionRequired
 from scoring.ranking import TIE_GROUP
 from scoring.rules import Award, Programme
 
+__all__ = [  # the award methods live in scoring.award_methods; rules and filings read them here
+    "AWARD_METHODS", "AwardMethod", "DUPLICATE_NOTE", "PRIOR_NOTE", "PRIOR_YUAN", "apply_caps", "base_amount",
+    "threshold_cents", "yuan",
+]
+
 PRIOR_YUAN = "prior_yuan"
 PRIOR_NOTE = "prior_note"
 DUPLICATE_NOTE = "duplicate_note"  # set by scoring.filings on the lower filing of a model paid higher
-
-
-@dataclass(frozen=True)
-class AwardMethod:
-    """How the base amount of a candidate is computed, and which Award fields it needs."""
-
-    needs: tuple[str, ...]
-    amount: Callable[[dict, Award], int]
-
-
-def _fixed(rec: dict, award: Award) -> int:
-    assert award.amount_yuan is not None
-    return award.amount_yuan
-
-
-def _requested_capped(rec: dict, award: Award) -> int:
-    assert award.max_amount_yuan is not None and award.amount_column is not None
-    return min(int(rec[award.amount_column]), award.max_amount_yuan)
-
-
-def _grade(rec: dict, award: Award) -> int:
-    """The amount of the highest grade whose edge the (rounded) score reaches; 0 below every grade."""
-    cents = int(rec[C.SCORE_CENTS])
-    for g in award.grades:
-        if cents >= int(g.min_score * 100):
-            return g.amount_yuan
-    return 0
-
-
-def _level(rec: dict, award: Award) -> int:
-    assert award.level_column is not None
-    return award.level_amounts_yuan[str(rec[award.level_column])]
-
-
-def _matching(rec: dict, award: Award) -> int:
-    """match_percent of the matched amount (floor to the yuan), at most max_amount_yuan."""
-    assert award.max_amount_yuan is not None and award.amount_column is not None
-    matched = Fraction(int(rec[award.amount_column])) * Fraction(award.match_percent) / 100
-    return min(int(matched), award.max_amount_yuan)  # int() of a non-negative Fraction floors
-
-
-def _per_unit(rec: dict, award: Award) -> int:
-    """per_unit_yuan × units, at most the requested amount and max_amount_yuan when given."""
-    assert award.per_unit_yuan is not None and award.unit_column is not None
-    amount = award.per_unit_yuan * max(int(rec[award.unit_column]), 0)
-    if award.amount_column:
-        amount = min(amount, int(rec[award.amount_column]))
-    if award.max_amount_yuan is not None:
-        amount = min(amount, award.max_amount_yuan)
-    return amount
-
-
-AWARD_METHODS: dict[str, AwardMethod] = {
-    "fixed": AwardMethod(("amount_yuan",), _fixed),
-    "requested_capped": AwardMethod(("max_amount_yuan", "amount_column"), _requested_capped),
-    "grade": AwardMethod(("grades",), _grade),
-    "level": AwardMethod(("level_amounts_yuan", "level_column"), _level),
-    "matching": AwardMethod(("max_amount_yuan", "amount_column"), _matching),
-    "per_unit": AwardMethod(("per_unit_yuan", "unit_column"), _per_unit),
-}
-
-
-def base_amount(rec: dict, award: Award) -> int:
-    """What the award method gives one application before any cap."""
-    return AWARD_METHODS[award.method].amount(rec, award)
 
 
 def yuan(amount: int) -> str:
