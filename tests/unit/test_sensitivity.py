@@ -189,3 +189,62 @@ def test_bootstrap_of_a_large_round_is_within_ten_times_base_scoring():
     assert len(out) == n and out["p_selected"].sum() == pytest.approx(10.0)
     # target ≤ 10× (measured ≈ 6× on 2 cores); slack for a busy CI machine
     assert boot <= 15 * base, (boot, base)
+
+
+def _bootstrap_one_resample_at_a_time(frame, select_fn, n_resamples, random_state, aggregation, trim_min):
+    """The bootstrap as first written: one rng.random((N, K)) per resample, selection row by row."""
+    ordered = frame.sort_values(["submission_id", "expert_id"], kind="stable")
+    codes, subs = pd.factorize(ordered["submission_id"], sort=True)
+    n = np.bincount(codes)
+    seat = np.arange(len(ordered)) - np.repeat(np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+    values = np.full((len(subs), int(n.max())), np.nan)
+    values[codes, seat] = ordered["expert_total"].to_numpy(dtype=float)
+    rng = np.random.default_rng(random_state)
+    pad = np.arange(values.shape[1])[None, :] >= n[:, None]
+    hits = np.zeros(len(subs), dtype=np.int64)
+    for _ in range(n_resamples):
+        pick = (rng.random(values.shape) * n[:, None]).astype(np.intp)
+        pick = np.where(pad, pick[:, :1], pick)
+        sample = values[np.arange(len(subs))[:, None], pick]
+        sample[pad] = np.nan
+        score = aggregate_panels(sample, n, aggregation=aggregation, trim_min_experts=trim_min)
+        chosen = select_fn(pd.DataFrame({"submission_id": np.asarray(subs, dtype=object), "score": score}))
+        hits += np.asarray(chosen, dtype=bool)
+    return hits / max(n_resamples, 1)
+
+
+@pytest.mark.parametrize("aggregation", ["trimmed_mean", "mean", "median"])
+@pytest.mark.parametrize("count", [None, 1, 12, 500])
+def test_batched_top_n_bootstrap_equals_one_resample_at_a_time(aggregation, count):
+    """The batched path (top_n_selector) keeps the random stream and the selection of the plain loop exactly."""
+    prog = programme()
+    scores = random_scores(prog, 150, [1, 2, 3, 5, 6, 7], seed=5)
+    tot = expert_totals(scores, prog)
+    # round the totals to whole points so that ties at the count line really occur and are broken by id
+    tot = tot.assign(expert_total=np.round(tot["expert_total"].astype(float)))
+    eligible = sorted(tot["submission_id"].unique())[::3]
+    for elig in (None, eligible):
+        sel = top_n_selector(count, 60, elig)
+        expected = _bootstrap_one_resample_at_a_time(tot, sel, 37, 11, aggregation, 5)
+        fast = bootstrap_selection(tot, sel, 37, random_state=11, aggregation=aggregation)
+        generic = bootstrap_selection(tot, lambda f: sel(f), 37, random_state=11, aggregation=aggregation)
+        assert fast["p_selected"].tolist() == expected.tolist()
+        assert generic["p_selected"].tolist() == expected.tolist()
+        if count is not None:
+            assert fast["p_selected"].sum() <= count + 1e-9  # never more than `count` in any resample
+
+
+def test_batched_bootstrap_keeps_the_stream_across_blocks(monkeypatch):
+    """Blocks of several resamples draw the same numbers as one resample per draw."""
+    import scoring.sensitivity as sens
+
+    prog = programme()
+    tot = expert_totals(random_scores(prog, 40, [3, 5], seed=6), prog)
+    sel = top_n_selector(8, 60)
+    whole = bootstrap_selection(tot, sel, 50, random_state=2)
+    monkeypatch.setattr(sens, "_BLOCK_CELLS", 1)  # one resample per block, as the old loop drew them
+    single = bootstrap_selection(tot, sel, 50, random_state=2)
+    monkeypatch.setattr(sens, "_BLOCK_CELLS", 7 * tot.shape[0])  # uneven blocks
+    uneven = bootstrap_selection(tot, sel, 50, random_state=2)
+    pd.testing.assert_frame_equal(whole, single)
+    pd.testing.assert_frame_equal(whole, uneven)
