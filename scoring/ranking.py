@@ -107,27 +107,38 @@ def rank_applications(
 
 
 def _tie_notes(out: pd.DataFrame, tb: list[str], names: dict[str, str], decided: np.ndarray) -> list[str]:
-    """Why each application comes after the one above it when their panel scores are equal."""
+    """Why each application comes after the one above it when their panel scores are equal.
+
+    Vectorised: per row, which rule separates it from the row above (the first
+    tie-break criterion that differs, else the submission time, else none: a
+    tie) is found with numpy; strings are built only for the rows that need a
+    note, from one suffix per case with the previous id put in front.
+    """
     notes = ["" if not d else d for d in decided]
+    n = len(out)
+    if n < 2:
+        return notes
     cents = out[C.SCORE_CENTS].to_numpy()
-    equal_score = np.zeros(len(out), dtype=bool)
-    equal_score[1:] = cents[1:] == cents[:-1]
-    sids = out[C.SUBMISSION_ID].to_numpy()
+    need = np.zeros(n, dtype=bool)
+    need[1:] = cents[1:] == cents[:-1]
+    need &= np.array([not x for x in notes], dtype=bool)
+    rows = np.flatnonzero(need)
+    if not len(rows):
+        return notes
     groups = out[TIE_GROUP].to_numpy()
-    cols = {c: out[c].to_numpy() for c in tb}
+    tied = (groups[rows] != -1) & (groups[rows] == groups[rows - 1])
+    # case per row: 0..len(tb)-1 = that criterion differs first; len(tb) = submission time; len(tb)+1 = tied
+    case = np.full(len(rows), len(tb) + 2, dtype=np.int64)  # len(tb)+2: nothing differs, no note
     at = out[C.SUBMITTED_AT].to_numpy()
-    for i in np.flatnonzero(equal_score):
-        if notes[i]:
-            continue
-        prev = sids[i - 1]
-        if groups[i] != -1 and groups[i] == groups[i - 1]:
-            notes[i] = f"与{prev}各项得分及提交时间均相同，并列"
-            continue
-        for c in tb:
-            if cols[c][i] != cols[c][i - 1]:
-                notes[i] = f"与{prev}总分相同，按“{names[c]}”得分排在其后"
-                break
-        else:
-            if at[i] != at[i - 1]:
-                notes[i] = f"与{prev}总分及各项得分相同，按提交时间排在其后"
+    case[at[rows] != at[rows - 1]] = len(tb)
+    for j in range(len(tb) - 1, -1, -1):  # last to first, so the first differing criterion wins
+        col = out[tb[j]].to_numpy()
+        case[col[rows] != col[rows - 1]] = j
+    case[tied] = len(tb) + 1
+    suffix = [f"总分相同，按“{names[c]}”得分排在其后" for c in tb]
+    suffix += ["总分及各项得分相同，按提交时间排在其后", "各项得分及提交时间均相同，并列", ""]
+    sids = out[C.SUBMISSION_ID].to_numpy()
+    for i, prev, k in zip(rows.tolist(), sids[rows - 1].tolist(), case.tolist()):
+        if suffix[k]:
+            notes[i] = f"与{prev}{suffix[k]}"
     return notes
