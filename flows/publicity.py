@@ -12,28 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from flows.templating import environment
 from flows.xlsx import workbook_bytes
 from scoring import columns as C
 from scoring.rules import ColumnSpec, Programme, RoundConfig
 
-TEMPLATES = Path(__file__).parent / "templates"
 POLICY_TITLE = "福州市促进人工智能产业发展若干措施"
 
 # The programme's own columns a 公示 shows: names, categories and levels. Yes/no flags,
 # counts, money and dates are formal-review facts, not what the public identifies a project by.
 LISTED_TYPES = ("text", "choice")
 
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html", "j2"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ def publicity_html(
 ) -> bytes:
     """The 公示 page: an A4-printable Chinese notice with the list and how to object."""
     rows = publicity_rows(ranking, programme)
-    html = _env.get_template("publicity.html.j2").render(
+    html = environment().get_template("publicity.html.j2").render(
         title=publicity_title(programme, config),
         policy_title=POLICY_TITLE,
         programme=programme,

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from flows.templating import environment
 from flows import charts
 from flows.charts import Marker, Series
 from flows.publicity import listed_columns, wan
@@ -36,7 +36,6 @@ from scoring.statistics import application_spread, expert_leniency, panel_agreem
 if TYPE_CHECKING:
     from flows.state import Approval
 
-TEMPLATES = Path(__file__).parent / "templates"
 OUTCOME_LABELS = {C.SELECTED: "入选", C.RESERVE: "候补", C.NOT_SELECTED: "未入选", C.INELIGIBLE: "形式审查未通过"}
 OUTCOME_SERIES = (
     Series(C.SELECTED, "入选", "#2e7d32"),
@@ -57,12 +56,6 @@ AGREEMENT_FORMS = {
     "kendall_w": "肯德尔和谐系数W：专家排序的一致程度（1为完全一致）",
 }
 
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html", "j2"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
 
 
 def render_report(
@@ -75,7 +68,7 @@ def render_report(
     experts: pd.DataFrame | None = None,
 ) -> bytes:
     """The report as one self-contained HTML page (UTF-8 bytes)."""
-    return _env.get_template("report.html.j2").render(**report_context(
+    return environment().get_template("report.html.j2").render(**report_context(
         result, programme, config, approval=approval, ranking_sha256=ranking_sha256, experts=experts
     )).encode("utf-8")
 
