@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from flows.templating import environment
 from flows.xlsx import workbook_bytes
+from flows.templating import environment
 from scoring import columns as C
 from scoring.rules import ColumnSpec, Programme, RoundConfig
 

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from flows.templating import environment
 from flows import charts
 from flows.charts import Marker, Series
 from flows.publicity import listed_columns, wan
+from flows.templating import environment
 from scoring import columns as C
 from scoring.pipeline import RoundResult
 from scoring.rules import Programme, RoundConfig
