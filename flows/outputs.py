@@ -15,7 +15,7 @@ from importlib import metadata
 
 import pandas as pd
 
-from flows.xlsx import deterministic_zip, workbook_bytes  # noqa: F401  (deterministic_zip: re-exported for callers)
+from flows.xlsx import workbook_bytes
 from scoring import columns as C
 from scoring.rules import Programme, RoundConfig
 
