@@ -164,17 +164,45 @@ def build_items(p, approval: Approval, issued_at: str | None = None) -> tuple[li
     return items, undeliverable, previews
 
 
+def _fingerprints(p) -> dict[str, str]:
+    """What a result notice says, in short: outcome, amount and reason code per application."""
+    r = p.result.ranking
+    return {sid: f"{o} {int(a):,} yuan {c}".strip()
+            for sid, o, a, c in zip(r[C.SUBMISSION_ID], r[C.OUTCOME], r[C.AMOUNT_YUAN], r[C.REASON_CODE])}
+
+
 def prepare_notices(p, approval: Approval, issued_at: str | None = None) -> PrepareSummary:
-    """Render every notice, dated `issued_at` (when the round became final), into the outbox, approved."""
+    """Render every notice, dated `issued_at` (when the round became final), into the outbox, approved.
+
+    A notice that has reached (or may have reached) a server is settled: it is
+    never rebuilt, so a rerun with another sender address or a revised template
+    changes nothing. What matters is whether the *result* changed since it was
+    sent; that is reported (and never resent). Unsent notices are rebuilt with
+    the current settings.
+    """
+    from notices.outbox_model import AMBIGUOUS, SENDING, SENT
+
     items, undeliverable, previews = build_items(p, approval, issued_at)
+    now_says = _fingerprints(p)
+    state = RoundState(p.ws.state_db)
     with Outbox.open(p.ws.outbox_db) as box:
-        report = box.prepare(items)
+        settled = {r.submission_id for r in box.rows(round_id=p.config.round_id)
+                   if r.kind == RESULT_KIND and r.state in (SENT, SENDING, AMBIGUOUS)}
+        fresh = [i for i in items if i.submission_id not in settled]
+        report = box.prepare(fresh, replace_unsent=True)
         box.approve(approval.ranking_hash, round_id=p.config.round_id)
-    p.ws.write_outputs(previews)
+    said = state.notice_fingerprints(RESULT_KIND)
+    changed = tuple(
+        f"{sid}: its notice said {said[sid]}; the round now says {now_says[sid]}"
+        for sid in sorted(settled) if sid in said and sid in now_says and said[sid] != now_says[sid]
+    )
+    state.record_notice_fingerprints(RESULT_KIND, {i.submission_id: now_says[i.submission_id] for i in fresh})
+    p.ws.write_outputs({name: body for name, body in previews.items()
+                        if name.removeprefix("notices/").removesuffix(".eml") not in settled})
     return PrepareSummary(
         new=report.new,
-        unchanged=report.unchanged,
-        conflicts=tuple(str(c) for c in report.conflicts),
+        unchanged=report.unchanged + len(settled),
+        conflicts=tuple(str(c) for c in report.conflicts) + changed,
         undeliverable=tuple(undeliverable),
     )
 

@@ -71,7 +71,7 @@ def print_run(result: dict) -> int:
     for line in prep["undeliverable"]:
         print(f"  undeliverable (inform by other means): {line}")
     for line in prep["conflicts"]:
-        print(f"  NOT RESENT, content changed after sending: {line}")
+        print(f"  NOT RESENT, the result changed after its notice was sent: {line}")
         code = EXIT_NOTICES_INCOMPLETE
     for line in sent["problems"]:
         print(f"  {line}")

@@ -78,6 +78,12 @@ CREATE TABLE IF NOT EXISTS finals (
     at TEXT NOT NULL,                    -- when: the date the notices carry
     why TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS notice_fingerprints (
+    submission_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    says TEXT NOT NULL,                  -- outcome, amount and reason code the notice states
+    PRIMARY KEY (submission_id, kind)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -145,6 +151,22 @@ class RoundState:
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('signing_key', ?)", (secrets.token_bytes(32),))
             (value,) = db.execute("SELECT value FROM meta WHERE key = 'signing_key'").fetchone()
         return bytes(value)
+
+    # --- what each notice says (to tell a changed result from a changed letter) ---------------
+    def notice_fingerprints(self, kind: str) -> dict[str, str]:
+        if not self.exists():
+            return {}
+        with self._db() as db:
+            rows = db.execute("SELECT submission_id, says FROM notice_fingerprints WHERE kind = ?", (kind,))
+            return dict(rows.fetchall())
+
+    def record_notice_fingerprints(self, kind: str, says: dict[str, str]) -> None:
+        with self._db() as db:
+            db.executemany(
+                "INSERT INTO notice_fingerprints (submission_id, kind, says) VALUES (?, ?, ?) "
+                "ON CONFLICT (submission_id, kind) DO UPDATE SET says = excluded.says",
+                [(sid, kind, text) for sid, text in says.items()],
+            )
 
     # --- audit -------------------------------------------------------------------------------
     def log(self, actor: str, action: str, subject: str = "", **detail: object) -> None:
