@@ -77,7 +77,7 @@ def score_frames(draw):
                 rows.append(("".join(["S", str(a).zfill(2)]), "".join(e), c.id, units))  # fresh string objects
     frame = pd.DataFrame(rows, columns=[C.SUBMISSION_ID, C.EXPERT_ID, C.CRITERION, C.SCORE_UNITS])
     if draw(st.booleans()):
-        frame = frame.sample(frac=1.0, random_state=draw(st.integers(0, 99))).reset_index(drop=True)
+        frame = frame.iloc[draw(st.permutations(range(len(frame))))].reset_index(drop=True)
     return prog, frame
 
 
