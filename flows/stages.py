@@ -127,8 +127,10 @@ def prepare(ws: Workspace) -> Prepared:
     if not result.expert_totals.empty:
         prepared.files["panel.json"] = (json.dumps(panel_summary(result), ensure_ascii=False, indent=2,
                                                    sort_keys=True) + "\n").encode("utf-8")
+    # the report names the approver once there is one: a rerun then renders the same bytes as publication did
     prepared.files["report.html"] = render_report(
-        result, programme, config, ranking_sha256=prepared.ranking_hash, experts=inputs.experts)
+        result, programme, config, approval=state.approval_for(prepared.ranking_hash),
+        ranking_sha256=prepared.ranking_hash, experts=inputs.experts)
     prepared.files["manifest.json"] = _manifest(prepared)
     return prepared
 
@@ -146,7 +148,13 @@ def _manifest(p: Prepared) -> bytes:
 
 
 def write_ranking(p: Prepared) -> list[str]:
-    return p.ws.write_outputs(p.files)
+    """Write the ranking's outputs. Once this ranking is approved, publication writes the manifest
+    (which then also lists the 公示 files), so a rerun does not rewrite it twice."""
+    approval = RoundState(p.ws.state_db).approval_for(p.ranking_hash)
+    files = p.files
+    if approval is not None and approval.approved:
+        files = {name: data for name, data in files.items() if name != "manifest.json"}
+    return p.ws.write_outputs(files)
 
 
 def write_report_pdf(p: Prepared) -> str:

@@ -149,3 +149,12 @@ def test_cli_run_prints_summary_and_exit_code(handwritten, catcher, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "sent 17" in out and "publicity.html" in out
     assert "without waiting for the end of 公示" in out
+
+
+def test_a_rerun_rewrites_no_file(handwritten, catcher):
+    run_round(str(handwritten), approve_as="张科长")
+    out = handwritten / "out"
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".sqlite" not in p.name}
+    run_round(str(handwritten), approve_as="张科长")
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".sqlite" not in p.name}
+    assert after == before, sorted(str(p.relative_to(out)) for p in after if after.get(p) != before.get(p))
