@@ -32,9 +32,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
         print(f"Imported into scores/: {', '.join(res['imported'])}")
     owed = res["owed"]
     if owed:
+        from flows.report import owed_lines
+
         print(f"All sheets check out; {sum(len(v) for v in owed.values())} of {res['pairs']} assigned scores still owed:")
-        for e, subs in sorted(owed.items()):
-            print(f"  {e}: {len(subs)} ({', '.join(subs[:8])}{' …' if len(subs) > 8 else ''})")
+        print("\n".join(owed_lines(owed)))
     else:
         print(f"All {res['pairs']} assigned scores are in and check out. Next: rounds run {args.dir}")
     return EXIT_OK

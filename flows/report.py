@@ -143,5 +143,10 @@ def _print_owed(ws) -> None:
         print(f"  scores: all {len(assigned)} assigned scores are in")
         return
     print(f"  scores: {sum(len(v) for v in owed.values())} of {len(assigned)} assigned scores still owed")
-    for e, subs in sorted(owed.items()):
-        print(f"    {e}: {len(subs)} ({', '.join(subs[:8])}{' …' if len(subs) > 8 else ''})")
+    print("\n".join(owed_lines(owed, indent="    ")))
+
+
+def owed_lines(owed: dict[str, list[str]], indent: str = "  ") -> list[str]:
+    """One line per expert: how many assigned applications they still owe, and the first few ids."""
+    return [f"{indent}{e}: {len(subs)} ({', '.join(subs[:8])}{' …' if len(subs) > 8 else ''})"
+            for e, subs in sorted(owed.items())]
