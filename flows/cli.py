@@ -6,6 +6,7 @@ exit; no traceback reaches a user unless --verbose asks for it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from flows import commands, commands_ops
@@ -152,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rounds status DIR | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 MAX_PROBLEMS_PER_FILE = 25

@@ -113,3 +113,9 @@ def test_thousands_of_problems_are_capped_per_file(ws, capsys):
     assert sum("scores/E01.csv" in l for l in err) == 26  # 25 shown + one count line
     assert any("more problems not shown" in l for l in err)
     assert err[-1].startswith("75 problem(s)")
+
+
+def test_output_piped_into_a_reader_that_leaves_is_no_traceback(ws):
+    exe = Path(sys.executable).parent / "rounds"
+    proc = subprocess.run(f"'{exe}' check '{ws}' | head -1", shell=True, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() and "Traceback" not in proc.stderr
