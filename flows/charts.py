@@ -159,11 +159,22 @@ def histogram(
                 base += c
     for t in _ticks(lo, hi, 10):
         out.append(f'<text x="{_n(sx(t))}" y="{top + ph + 16}" text-anchor="middle">{_label(t)}</text>')
-    out.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="{AXIS}"/>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="{AXIS}"/>')
+    out += _axes(left, top, pw, ph)
     for row, m in enumerate(sorted(markers, key=lambda m: m.value)):
         if lo <= m.value <= hi:
             out += _vmarker(m, sx(m.value), top, top + ph, row)
+    return _finish(out, series, left, top, pw, ph, width, right, height, x_label, y_label)
+
+
+def _axes(left: float, top: float, pw: float, ph: float) -> list[str]:
+    """The x axis along the bottom and the y axis along the left of the plot area."""
+    return [f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="{AXIS}"/>',
+            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="{AXIS}"/>']
+
+
+def _finish(out: list[str], series: Sequence[Series], left: float, top: float, pw: float, ph: float,
+            width: float, right: float, height: float, x_label: str, y_label: str) -> str:
+    """Axis titles, the legend and the closing tag of an x/y chart."""
     out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle">{_t(x_label)}</text>')
     out.append(f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" transform="rotate(-90 12 {top + ph / 2:.1f})">{_t(y_label)}</text>')
     out += _legend(series, left, 16, width - right)[0]
@@ -238,13 +249,8 @@ def rank_scatter(
                 f'<circle class="dot" data-rank="{r}" data-score="{v:.2f}" cx="{_n(sx(r))}" cy="{_n(sy(v))}" r="3.5" '
                 f'fill="{colors.get(key, AXIS)}"/>'
             )
-    out.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="{AXIS}"/>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="{AXIS}"/>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle">{_t(x_label)}</text>')
-    out.append(f'<text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" transform="rotate(-90 12 {top + ph / 2:.1f})">{_t(y_label)}</text>')
-    out += _legend(series, left, 16, width - right)[0]
-    out.append("</svg>")
-    return "\n".join(out)
+    out += _axes(left, top, pw, ph)
+    return _finish(out, series, left, top, pw, ph, width, right, height, x_label, y_label)
 
 
 def diverging_bars(
